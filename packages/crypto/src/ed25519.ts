@@ -1,14 +1,16 @@
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { CryptoError } from './errors.ts'
+
+// libsodium through sodium-native (prebuilt binaries ship inside the npm package).
+const sodium = createRequire(import.meta.url)('sodium-native') as {
+  crypto_sign_verify_detached(signature: Buffer, message: Buffer, publicKey: Buffer): boolean
+}
 
 export const publicKeyBytes = 32
 export const seedBytes = 32
 export const signatureBytes = 64
 
-/** How many public keys keep a parsed KeyObject (a parse costs about one verification). */
-export const keyCacheEntriesMax = 10_000
-
-const spkiPrefix = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00])
 const pkcs8Prefix = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
 
 /**
@@ -43,38 +45,27 @@ function isNonCanonicalPoint(point: Uint8Array, offset: number): boolean {
   return (point[offset] as number) >= 0xed
 }
 
-const keyCache = new Map<string, KeyObject>()
-
-function publicKeyObject(publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')
-  const hit = keyCache.get(id)
-  if (hit !== undefined) return hit
-  const der = new Uint8Array(spkiPrefix.length + publicKeyBytes)
-  der.set(spkiPrefix)
-  der.set(publicKey, spkiPrefix.length)
-  const key = createPublicKey({ key: Buffer.from(der.buffer), format: 'der', type: 'spki' })
-  // FIFO eviction keeps memory bounded; validator keys are re-inserted quickly.
-  if (keyCache.size >= keyCacheEntriesMax) keyCache.delete(keyCache.keys().next().value as string)
-  keyCache.set(id, key)
-  return key
-}
-
 /** Whether a public key is one Terrane accepts at all (length, canonical, not small order). */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
   return publicKey.length === publicKeyBytes && !isNonCanonicalPoint(publicKey, 0) && !isSmallOrder(publicKey, 0)
 }
 
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /**
- * The one Ed25519 verifier of every consensus path: node:crypto (OpenSSL) with a
- * cached KeyObject per key, plus libsodium's extra rules (canonical encodings of A
- * and R, no small-order A or R; OpenSSL already refuses S >= L). Never throws:
- * malformed input is simply an invalid signature.
+ * The one Ed25519 verifier of every consensus path: libsodium's
+ * crypto_sign_verify_detached (strict RFC 8032: S < L, canonical A and R, no
+ * small-order A or R). Measured 1.7x faster than node:crypto with cached
+ * KeyObjects on this machine (see README), and OpenSSL alone accepts
+ * small-order keys, so node:crypto is not used for verification anywhere.
+ * The edge-case vectors in test/ed25519.test.ts pin these rules. Never throws.
  */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (signature.length !== signatureBytes || !isValidPublicKey(publicKey)) return false
-  if (isNonCanonicalPoint(signature, 0) || isSmallOrder(signature, 0)) return false
+  if (signature.length !== signatureBytes || publicKey.length !== publicKeyBytes) return false
   try {
-    return nodeVerify(null, message, publicKeyObject(publicKey), signature)
+    return sodium.crypto_sign_verify_detached(view(signature), view(message), view(publicKey))
   } catch {
     return false
   }

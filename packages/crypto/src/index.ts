@@ -7,7 +7,6 @@ export {
   publicKeyBytes,
   seedBytes,
   signatureBytes,
-  keyCacheEntriesMax,
   type KeyPair,
   type Signer,
 } from './ed25519.ts'
