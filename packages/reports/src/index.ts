@@ -1,0 +1,48 @@
+export { ReportError, type ReportErrorCode } from './errors.ts'
+export {
+  reportBytesMax,
+  reportBodyBytesMax,
+  chainIdBytesMax,
+  deviceIdCharsMax,
+  firmwareVersionBytesMax,
+  beaconPayloadBytes,
+  beaconPayloadBytesMax,
+  entropyBytes,
+  readingNameBytesMax,
+  sessionIdBytesMax,
+} from './limits.ts'
+export {
+  reportKinds,
+  deviceReportSchema,
+  signedDeviceReportSchema,
+  heartbeatBodySchema,
+  beaconBodySchema,
+  witnessBodySchema,
+  speedtestBodySchema,
+  receiptBodySchema,
+  readingBodySchema,
+  reportBodySchemas,
+  type ReportKind,
+  type DeviceReport,
+  type SignedDeviceReport,
+  type HeartbeatBody,
+  type BeaconBody,
+  type WitnessBody,
+  type SpeedtestBody,
+  type ReceiptBody,
+  type ReadingBody,
+  type ReportBodies,
+} from './schemas.ts'
+export {
+  reportDomainTag,
+  reportSigningBytes,
+  reportId,
+  signReport,
+  verifyReport,
+  encodeSignedReport,
+  decodeSignedReport,
+  encodeReportBody,
+  decodeReportBody,
+  makeReport,
+} from './report.ts'
+export { beaconPayload, beaconPayloadHash } from './beacon.ts'
