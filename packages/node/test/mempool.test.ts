@@ -1,0 +1,182 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { sha256, toHex } from '@terrane/codec'
+import { Mempool, type TxChecker, type RemovalReason } from '../src/mempool/index.ts'
+
+// Test transactions: [sender, nonce (2 bytes), fee, salt...]. The model chain below
+// is the application: it knows nonces and balances and applies blocks.
+function makeTx(sender: number, nonce: number, fee: number, salt: number, padding = 0): Uint8Array {
+  return Uint8Array.from([sender, nonce >> 8, nonce & 0xff, fee, salt, ...new Uint8Array(padding)])
+}
+
+class ModelChain implements TxChecker {
+  readonly nonces = new Map<number, number>()
+  readonly balances = new Map<number, number>()
+  check(tx: Uint8Array) {
+    const sender = tx[0] as number
+    const nonce = ((tx[1] as number) << 8) | (tx[2] as number)
+    const fee = tx[3] as number
+    if (fee === 0) return { ok: false as const, code: 5, log: 'zero fee' }
+    if ((this.balances.get(sender) ?? 1_000_000) < fee) return { ok: false as const, code: 6, log: 'insufficient funds' }
+    return { ok: true as const, sender: Uint8Array.of(sender), nonce, fee: BigInt(fee) }
+  }
+  accountNonce(sender: Uint8Array): number {
+    return this.nonces.get(sender[0] as number) ?? 0
+  }
+  /**
+   * Prepares and applies a block as the chain does: a tx that cannot pay its fee is
+   * left out, with the sender's later txs. Returns the txs that executed. Fails the
+   * test if the mempool proposes a nonce gap or a reorder.
+   */
+  apply(txs: Uint8Array[]): Uint8Array[] {
+    const executed: Uint8Array[] = []
+    const skipped = new Set<number>()
+    for (const tx of txs) {
+      const sender = tx[0] as number
+      if (skipped.has(sender)) continue
+      const nonce = ((tx[1] as number) << 8) | (tx[2] as number)
+      const expected = this.nonces.get(sender) ?? 0
+      assert.equal(nonce, expected, `mempool proposed sender ${sender} nonce ${nonce}, chain expects ${expected}`)
+      const balance = this.balances.get(sender) ?? 1_000_000
+      const fee = tx[3] as number
+      if (balance < fee) {
+        skipped.add(sender)
+        continue
+      }
+      this.balances.set(sender, balance - fee)
+      this.nonces.set(sender, expected + 1)
+      executed.push(tx)
+    }
+    return executed
+  }
+}
+
+type Command =
+  | { kind: 'add'; sender: number; nonceOffset: number; fee: number; salt: number; padding: number }
+  | { kind: 'block'; txsMax: number; bytesMax: number }
+  | { kind: 'drain'; sender: number }
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('add' as const),
+      sender: fc.nat(5),
+      nonceOffset: fc.integer({ min: -2, max: 6 }),
+      fee: fc.nat(40),
+      salt: fc.nat(3),
+      padding: fc.nat(40),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('block' as const),
+      txsMax: fc.integer({ min: 0, max: 12 }),
+      bytesMax: fc.integer({ min: 0, max: 400 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drain' as const), sender: fc.nat(5) }) },
+)
+
+test('model-based: no tx lost, none applied twice, no nonce gaps or reorders, limits respected', () => {
+  fc.assert(
+    fc.property(fc.array(command, { maxLength: 120 }), fc.integer({ min: 3, max: 20 }), (commands, txsMax) => {
+      const chain = new ModelChain()
+      const removed = new Map<string, RemovalReason>()
+      const pool = new Mempool(chain, { txsMax, bytesMax: 600, perSenderMax: 6, onRemoved: (h, r) => removed.set(toHex(h), r) })
+      const accepted = new Set<string>()
+      const committed = new Set<string>()
+      for (const c of commands) {
+        if (c.kind === 'add') {
+          const nonce = Math.max(0, chain.accountNonce(Uint8Array.of(c.sender)) + c.nonceOffset)
+          const result = pool.add(makeTx(c.sender, nonce, c.fee, c.salt, c.padding))
+          if (result.accepted) {
+            accepted.add(toHex(result.hash))
+            for (const h of result.evicted) assert.equal(removed.get(toHex(h)), 'evicted')
+            if (result.replaced !== undefined) assert.equal(removed.get(toHex(result.replaced)), 'replaced')
+          }
+        } else if (c.kind === 'block') {
+          const txs = pool.reap(c.bytesMax, c.txsMax)
+          assert.ok(txs.length <= c.txsMax)
+          assert.ok(txs.reduce((n, tx) => n + tx.length, 0) <= c.bytesMax)
+          const executed = chain.apply(txs)
+          for (const tx of executed) {
+            const key = toHex(sha256(tx))
+            assert.equal(committed.has(key), false, 'a tx was applied twice')
+            committed.add(key)
+          }
+          pool.update(executed)
+        } else {
+          // Another account's block drains this sender's balance.
+          chain.balances.set(c.sender, Math.min(chain.balances.get(c.sender) ?? 1_000_000, 30))
+          pool.update([])
+        }
+        // Every accepted tx is in exactly one place: the pool, a block, or removed with a reason.
+        for (const key of accepted) {
+          const places = [pool.has(Uint8Array.from(Buffer.from(key, 'hex'))), committed.has(key), removed.has(key)].filter(Boolean).length
+          assert.equal(places, 1, `tx ${key.slice(0, 8)} is in ${places} places`)
+        }
+        assert.ok(pool.size <= txsMax)
+        assert.ok(pool.sizeBytes <= 600)
+        for (const e of pool.entries()) assert.ok(e.nonce >= chain.accountNonce(e.sender), 'a stale tx stayed in the pool')
+      }
+    }),
+    { numRuns: 400 },
+  )
+})
+
+test('a tx after a nonce gap waits until the gap is filled', () => {
+  const chain = new ModelChain()
+  const pool = new Mempool(chain)
+  assert.equal(pool.add(makeTx(1, 1, 5, 0)).accepted, true)
+  assert.deepEqual(pool.reap(1000), [])
+  assert.equal(pool.add(makeTx(1, 0, 5, 0)).accepted, true)
+  assert.deepEqual(pool.reap(1000), [makeTx(1, 0, 5, 0), makeTx(1, 1, 5, 0)])
+})
+
+test('higher fee per byte goes first across senders, nonce order within a sender', () => {
+  const chain = new ModelChain()
+  const pool = new Mempool(chain)
+  pool.add(makeTx(1, 0, 2, 0))
+  pool.add(makeTx(1, 1, 40, 0))
+  pool.add(makeTx(2, 0, 10, 0))
+  assert.deepEqual(pool.reap(1000), [makeTx(2, 0, 10, 0), makeTx(1, 0, 2, 0), makeTx(1, 1, 40, 0)])
+})
+
+test('rejections carry their reason', () => {
+  const chain = new ModelChain()
+  chain.nonces.set(1, 3)
+  const pool = new Mempool(chain, { txBytesMax: 10, perSenderMax: 1 })
+  assert.deepEqual(pool.add(makeTx(1, 2, 5, 0)), { accepted: false, reason: 'stale_nonce' })
+  assert.equal(pool.add(makeTx(1, 3, 5, 0)).accepted, true)
+  assert.deepEqual(pool.add(makeTx(1, 3, 5, 0)), { accepted: false, reason: 'duplicate' })
+  assert.deepEqual(pool.add(makeTx(1, 3, 5, 1)), { accepted: false, reason: 'nonce_taken' })
+  assert.equal(pool.add(makeTx(1, 3, 6, 1)).accepted, true, 'a 20% higher fee replaces')
+  assert.deepEqual(pool.add(makeTx(1, 4, 5, 0)), { accepted: false, reason: 'sender_full' })
+  assert.deepEqual(pool.add(makeTx(2, 0, 0, 0)), { accepted: false, reason: 'invalid', code: 5, log: 'zero fee' })
+  assert.deepEqual(pool.add(makeTx(2, 0, 5, 0, 10)), { accepted: false, reason: 'too_large' })
+})
+
+test('a full pool evicts the cheapest tail, and refuses a tx cheaper than everything', () => {
+  const chain = new ModelChain()
+  const removed: RemovalReason[] = []
+  const pool = new Mempool(chain, { txsMax: 2, onRemoved: (_h, r) => removed.push(r) })
+  pool.add(makeTx(1, 0, 10, 0))
+  pool.add(makeTx(2, 0, 5, 0))
+  assert.deepEqual(pool.add(makeTx(3, 0, 1, 0)), { accepted: false, reason: 'pool_full' })
+  const result = pool.add(makeTx(3, 0, 20, 0))
+  assert.equal(result.accepted, true)
+  assert.deepEqual(removed, ['evicted'])
+  assert.equal(pool.has(sha256(makeTx(2, 0, 5, 0))), false)
+})
+
+test('committed txs cannot be re-submitted', () => {
+  const chain = new ModelChain()
+  const pool = new Mempool(chain)
+  const tx = makeTx(1, 0, 5, 0)
+  pool.add(tx)
+  pool.update(chain.apply(pool.reap(1000)))
+  assert.deepEqual(pool.add(tx), { accepted: false, reason: 'duplicate' })
+})
