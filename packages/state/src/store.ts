@@ -1,0 +1,541 @@
+import assert from 'node:assert'
+import { levelBackend, memoryBackend, type BackendOp, type LevelBackendInit, type StateBackend } from './backend.ts'
+import { StateError } from './errors.ts'
+import { bytesEqual, emptyHash, hashBytes, leafHashOf, pathOf, valueHashOf } from './hash.ts'
+import {
+  NodeKind,
+  decodePage,
+  decodeRoot,
+  encodePage,
+  encodeRoot,
+  hashPages,
+  heapOf,
+  nibbleAt,
+  pageDepthMax,
+  pageKey,
+  readVersion,
+  recordMeta,
+  recordRoot,
+  recordStale,
+  slotHash,
+  slotsPerPage,
+  valueKey,
+  versionKey,
+  writeVersion,
+  type Leaf,
+  type Page,
+  type PageRef,
+  type Slot,
+} from './page.ts'
+import type { StateProof } from './proof.ts'
+
+/** Largest key accepted, in bytes. */
+export const keyBytesMax = 1024
+/** Largest value accepted, in bytes. */
+export const valueBytesMax = 4 * 1024 * 1024
+
+export interface StateStoreInit {
+  /**
+   * How many versions stay readable (`getAt`, `prove`, `rootAt`), the latest included;
+   * older ones are pruned as new versions are committed. `Infinity` keeps every version.
+   * @default 100
+   */
+  pruneKeepVersions?: number
+  /** Decoded pages kept in memory (LRU). @default 100_000 */
+  pageCacheMax?: number
+}
+
+export interface LevelStateStoreInit extends StateStoreInit, LevelBackendInit {}
+
+export interface CommitResult {
+  version: number
+  root: Uint8Array
+}
+
+/** Changes to apply atomically as the next version. Later operations on a key win. */
+export interface StateBatch {
+  put(key: Uint8Array, value: Uint8Array): StateBatch
+  delete(key: Uint8Array): StateBatch
+  /** Distinct keys touched so far. */
+  readonly size: number
+  /** Writes the batch as version `store.version + 1`; commits run one after another. */
+  commit(): Promise<CommitResult>
+}
+
+/** An authenticated key-value state: a sparse Merkle tree with a root per version. */
+export interface StateStore {
+  /** Latest committed version; 0 before the first commit. */
+  readonly version: number
+  /** Root hash of the latest version (32 bytes). */
+  readonly root: Uint8Array
+  /** Oldest version still readable. */
+  readonly oldestVersion: number
+  get(key: Uint8Array): Promise<Uint8Array | undefined>
+  getAt(key: Uint8Array, version: number): Promise<Uint8Array | undefined>
+  rootAt(version: number): Promise<Uint8Array>
+  batch(): StateBatch
+  /** An inclusion proof if the key is present at that version, else a non-inclusion proof. */
+  prove(key: Uint8Array, version?: number): Promise<StateProof>
+  close(): Promise<void>
+}
+
+/** Opens (or creates) a state store in a LevelDB directory. */
+export async function openStateStore(init: LevelStateStoreInit): Promise<StateStore> {
+  const backend = await levelBackend(init)
+  try {
+    return new DefaultStateStore(backend, init)
+  } catch (err) {
+    await backend.close()
+    throw err
+  }
+}
+
+/** A state store held in memory, with the same behaviour (for the simulator and tests). */
+export function createMemoryStateStore(init: StateStoreInit = {}): StateStore {
+  return new DefaultStateStore(memoryBackend(), init)
+}
+
+/** A state store over any backend. */
+export function createStateStore(backend: StateBackend, init: StateStoreInit = {}): StateStore {
+  return new DefaultStateStore(backend, init)
+}
+
+interface Update {
+  path: Uint8Array
+  value: Uint8Array | null
+  leaf: Leaf | null
+}
+
+interface CommitContext {
+  version: number
+  newPages: Page[]
+  newRefs: PageRef[]
+  staleKeys: Uint8Array[]
+}
+
+const metaKey = Uint8Array.of(recordMeta)
+
+function keyString(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+}
+
+function checkKey(key: unknown): asserts key is Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length > keyBytesMax) {
+    throw new StateError('STATE_INVALID_ARGUMENT', `A key must be a Uint8Array of at most ${keyBytesMax} bytes`)
+  }
+}
+
+function checkValue(value: unknown): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length > valueBytesMax) {
+    throw new StateError('STATE_INVALID_ARGUMENT', `A value must be a Uint8Array of at most ${valueBytesMax} bytes`)
+  }
+}
+
+function encodeKeyList(keys: readonly Uint8Array[]): Uint8Array {
+  let size = 0
+  for (const k of keys) size += 1 + k.length
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const k of keys) {
+    assert.ok(k.length < 256)
+    out[offset] = k.length
+    out.set(k, offset + 1)
+    offset += 1 + k.length
+  }
+  return out
+}
+
+function decodeKeyList(bytes: Uint8Array): Uint8Array[] {
+  const keys: Uint8Array[] = []
+  let offset = 0
+  while (offset < bytes.length) {
+    const length = bytes[offset] as number
+    if (offset + 1 + length > bytes.length) throw new StateError('STATE_CORRUPT', 'Malformed stale record in the database')
+    keys.push(bytes.subarray(offset + 1, offset + 1 + length))
+    offset += 1 + length
+  }
+  return keys
+}
+
+class DefaultStateBatch implements StateBatch {
+  readonly #store: DefaultStateStore
+  readonly #updates = new Map<string, { path: Uint8Array; value: Uint8Array | null }>()
+  #isCommitted = false
+
+  constructor(store: DefaultStateStore) {
+    this.#store = store
+  }
+
+  get size(): number {
+    return this.#updates.size
+  }
+
+  put(key: Uint8Array, value: Uint8Array): StateBatch {
+    this.#checkOpen()
+    checkKey(key)
+    checkValue(value)
+    const path = pathOf(key).slice()
+    this.#updates.set(keyString(path), { path, value: value.slice() })
+    return this
+  }
+
+  delete(key: Uint8Array): StateBatch {
+    this.#checkOpen()
+    checkKey(key)
+    const path = pathOf(key).slice()
+    this.#updates.set(keyString(path), { path, value: null })
+    return this
+  }
+
+  commit(): Promise<CommitResult> {
+    this.#checkOpen()
+    this.#isCommitted = true
+    // Sorting the latin1 strings sorts the paths bytewise.
+    const sorted = [...this.#updates.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1])
+    return this.#store.commitUpdates(sorted)
+  }
+
+  #checkOpen(): void {
+    if (this.#isCommitted) throw new StateError('STATE_BATCH_COMMITTED', 'This batch was already committed')
+  }
+}
+
+class DefaultStateStore implements StateStore {
+  readonly #backend: StateBackend
+  readonly #keepVersions: number
+  readonly #pageCacheMax: number
+  readonly #pages = new Map<string, Page>()
+  #version: number
+  #oldestVersion: number
+  #rootSlot: Slot
+  #queue: Promise<unknown> = Promise.resolve()
+  #isClosed = false
+
+  constructor(backend: StateBackend, init: StateStoreInit) {
+    const keep = init.pruneKeepVersions ?? 100
+    if (!(keep === Infinity || (Number.isSafeInteger(keep) && keep >= 1))) {
+      throw new StateError('STATE_INVALID_ARGUMENT', 'pruneKeepVersions must be a positive integer or Infinity')
+    }
+    this.#backend = backend
+    this.#keepVersions = keep
+    this.#pageCacheMax = init.pageCacheMax ?? 100_000
+    const meta = backend.readSync(metaKey)
+    if (meta === undefined) {
+      this.#version = 0
+      this.#oldestVersion = 0
+      this.#rootSlot = null
+    } else {
+      if (meta.length !== 16) throw new StateError('STATE_CORRUPT', 'Malformed meta record in the database')
+      this.#version = readVersion(meta, 0)
+      this.#oldestVersion = readVersion(meta, 8)
+      this.#rootSlot = this.#readRoot(this.#version)
+    }
+  }
+
+  get version(): number {
+    return this.#version
+  }
+
+  get oldestVersion(): number {
+    return this.#oldestVersion
+  }
+
+  get root(): Uint8Array {
+    return slotHash(this.#rootSlot).slice()
+  }
+
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getAt(key, this.#version)
+  }
+
+  async getAt(key: Uint8Array, version: number): Promise<Uint8Array | undefined> {
+    this.#checkOpen()
+    checkKey(key)
+    const path = pathOf(key)
+    const leaf = this.#findLeaf(path, this.#rootSlotAt(version))
+    if (leaf === null) return undefined
+    const value = this.#backend.readSync(valueKey(path, leaf.version))
+    if (value === undefined) throw new StateError('STATE_CORRUPT', 'A leaf has no value record')
+    return value.slice()
+  }
+
+  async rootAt(version: number): Promise<Uint8Array> {
+    this.#checkOpen()
+    return slotHash(this.#rootSlotAt(version)).slice()
+  }
+
+  batch(): StateBatch {
+    this.#checkOpen()
+    return new DefaultStateBatch(this)
+  }
+
+  async prove(key: Uint8Array, version: number = this.#version): Promise<StateProof> {
+    this.#checkOpen()
+    checkKey(key)
+    const path = pathOf(key).slice()
+    let slot = this.#rootSlotAt(version)
+    const siblings: Uint8Array[] = []
+    for (let depth = 0; ; depth++) {
+      if (slot === null) return { siblings, leaf: null }
+      if (slot.kind === 0) return { siblings, leaf: { path: slot.path.slice(), valueHash: slot.valueHash.slice() } }
+      const page = this.#loadPage(slot, depth, path)
+      const heap = heapOf(page)
+      const nibble = nibbleAt(path, depth)
+      let node = 1
+      for (let level = 0; level < 4; level++) {
+        const kind = heap.kinds[node] as NodeKind
+        if (kind === NodeKind.Empty) return { siblings, leaf: null }
+        if (kind === NodeKind.Leaf) {
+          const leaf = loneLeafUnder(page, node)
+          return { siblings, leaf: { path: leaf.path.slice(), valueHash: leaf.valueHash.slice() } }
+        }
+        const bit = (nibble >> (3 - level)) & 1
+        siblings.push((heap.hashes[2 * node + 1 - bit] as Uint8Array).slice())
+        node = 2 * node + bit
+      }
+      slot = page.slots[nibble] as Slot
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return
+    this.#isClosed = true
+    await this.#queue.catch(() => undefined)
+    this.#pages.clear()
+    await this.#backend.close()
+  }
+
+  /** Queues a commit of updates sorted by path (called by batches). */
+  commitUpdates(updates: { path: Uint8Array; value: Uint8Array | null }[]): Promise<CommitResult> {
+    this.#checkOpen()
+    const run = this.#queue.then(() => this.#commit(updates))
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  async #commit(input: { path: Uint8Array; value: Uint8Array | null }[]): Promise<CommitResult> {
+    this.#checkOpen()
+    const version = this.#version + 1
+    const updates: Update[] = input.map(({ path, value }) => {
+      if (value === null) return { path, value, leaf: null }
+      const valueHash = valueHashOf(value)
+      return { path, value, leaf: { kind: 0, path, valueHash, hash: leafHashOf(path, valueHash), version } }
+    })
+    const ctx: CommitContext = { version, newPages: [], newRefs: [], staleKeys: [] }
+    const rootSlot = updates.length === 0 ? this.#rootSlot : this.#update(this.#rootSlot, updates, 0, updates.length, 0, ctx)
+
+    // Hash the new pages bottom-up: every child page before its parent.
+    const byDepth: Page[][] = []
+    const refsByDepth: PageRef[][] = []
+    for (let i = 0; i < ctx.newPages.length; i++) {
+      const page = ctx.newPages[i] as Page
+      ;(byDepth[page.depth] ??= []).push(page)
+      ;(refsByDepth[page.depth] ??= []).push(ctx.newRefs[i] as PageRef)
+    }
+    for (let depth = byDepth.length - 1; depth >= 0; depth--) {
+      const pages = byDepth[depth]
+      if (pages === undefined) continue
+      hashPages(pages)
+      const refs = refsByDepth[depth] as PageRef[]
+      for (let i = 0; i < pages.length; i++) (refs[i] as PageRef).hash = (pages[i] as Page).heap?.hashes[1] as Uint8Array
+    }
+
+    const ops: BackendOp[] = []
+    for (const page of ctx.newPages) ops.push({ type: 'put', key: pageKey(version, page.depth, page.path), value: encodePage(page) })
+    for (const u of updates) if (u.value !== null) ops.push({ type: 'put', key: valueKey(u.path, version), value: u.value })
+    ops.push({ type: 'put', key: versionKey(recordRoot, version), value: encodeRoot(rootSlot) })
+    if (ctx.staleKeys.length > 0) ops.push({ type: 'put', key: versionKey(recordStale, version), value: encodeKeyList(ctx.staleKeys) })
+    const oldestVersion =
+      this.#keepVersions === Infinity ? this.#oldestVersion : Math.max(this.#oldestVersion, version - this.#keepVersions + 1)
+    this.#prune(this.#oldestVersion, oldestVersion, ops)
+    const meta = new Uint8Array(16)
+    writeVersion(meta, 0, version)
+    writeVersion(meta, 8, oldestVersion)
+    ops.push({ type: 'put', key: metaKey, value: meta })
+
+    await this.#backend.write(ops)
+
+    this.#version = version
+    this.#oldestVersion = oldestVersion
+    this.#rootSlot = rootSlot
+    for (let i = 0; i < ctx.newPages.length; i++) {
+      const page = ctx.newPages[i] as Page
+      ;(ctx.newRefs[i] as PageRef).page = undefined
+      this.#cachePage(keyString(pageKey(version, page.depth, page.path)), page)
+    }
+    return { version, root: slotHash(rootSlot).slice() }
+  }
+
+  /** Adds to `ops` the deletions that move the oldest readable version from `from` to `to`. */
+  #prune(from: number, to: number, ops: BackendOp[]): void {
+    for (let v = from + 1; v <= to; v++) {
+      const staleKey = versionKey(recordStale, v)
+      const stale = this.#backend.readSync(staleKey)
+      if (stale === undefined) continue
+      for (const key of decodeKeyList(stale)) ops.push({ type: 'del', key })
+      ops.push({ type: 'del', key: staleKey })
+    }
+    for (let v = Math.max(from, 1); v < to; v++) ops.push({ type: 'del', key: versionKey(recordRoot, v) })
+  }
+
+  #update(slot: Slot, updates: Update[], lo: number, hi: number, depth: number, ctx: CommitContext): Slot {
+    if (slot === null) return this.#build(putsOf(updates, lo, hi), depth, ctx)
+    if (slot.kind === 0) {
+      let isTouched = false
+      const leaves: Leaf[] = []
+      let isPlaced = false
+      for (let i = lo; i < hi; i++) {
+        const u = updates[i] as Update
+        if (!isPlaced && !isTouched) {
+          const order = Buffer.compare(u.path, slot.path)
+          if (order === 0) isTouched = true
+          else if (order > 0) {
+            leaves.push(slot)
+            isPlaced = true
+          }
+        }
+        if (u.leaf !== null) leaves.push(u.leaf)
+      }
+      if (!isTouched && !isPlaced) leaves.push(slot)
+      if (!isTouched && leaves.length === 1) return slot
+      if (isTouched) ctx.staleKeys.push(valueKey(slot.path, slot.version))
+      return this.#build(leaves, depth, ctx)
+    }
+    const first = (updates[lo] as Update).path
+    const page = this.#loadPage(slot, depth, first)
+    const slots = page.slots.slice()
+    let isChanged = false
+    for (let i = lo; i < hi;) {
+      const nibble = nibbleAt((updates[i] as Update).path, depth)
+      let j = i + 1
+      while (j < hi && nibbleAt((updates[j] as Update).path, depth) === nibble) j++
+      const before = page.slots[nibble] as Slot
+      const after = this.#update(before, updates, i, j, depth + 1, ctx)
+      if (after !== before) {
+        slots[nibble] = after
+        isChanged = true
+      }
+      i = j
+    }
+    if (!isChanged) return slot
+    ctx.staleKeys.push(pageKey(slot.version, depth, first))
+    return this.#finishPage(slots, depth, first, ctx)
+  }
+
+  /** The slot for a set of leaves (sorted by path) under one prefix of `depth` nibbles. */
+  #build(leaves: Leaf[], depth: number, ctx: CommitContext): Slot {
+    if (leaves.length === 0) return null
+    if (leaves.length === 1) return leaves[0] as Leaf
+    assert.ok(depth < pageDepthMax, 'two leaves with one path')
+    const slots: Slot[] = new Array<Slot>(slotsPerPage).fill(null)
+    for (let i = 0; i < leaves.length;) {
+      const nibble = nibbleAt((leaves[i] as Leaf).path, depth)
+      let j = i + 1
+      while (j < leaves.length && nibbleAt((leaves[j] as Leaf).path, depth) === nibble) j++
+      slots[nibble] = this.#build(leaves.slice(i, j), depth + 1, ctx)
+      i = j
+    }
+    return this.#finishPage(slots, depth, (leaves[0] as Leaf).path, ctx)
+  }
+
+  /** A new page, unless its slots hold nothing or a lone leaf (which then floats up). */
+  #finishPage(slots: Slot[], depth: number, path: Uint8Array, ctx: CommitContext): Slot {
+    let count = 0
+    let only: Slot = null
+    for (const s of slots) {
+      if (s === null) continue
+      count++
+      only = s
+    }
+    if (count === 0) return null
+    if (count === 1 && only !== null && only.kind === 0) return only
+    const page: Page = { depth, path, version: ctx.version, slots, heap: undefined }
+    const ref: PageRef = { kind: 1, hash: emptyHash, version: ctx.version, page }
+    ctx.newPages.push(page)
+    ctx.newRefs.push(ref)
+    return ref
+  }
+
+  #findLeaf(path: Uint8Array, root: Slot): Leaf | null {
+    let slot = root
+    for (let depth = 0; slot !== null && slot.kind === 1; depth++) {
+      slot = this.#loadPage(slot, depth, path).slots[nibbleAt(path, depth)] as Slot
+    }
+    if (slot === null || !bytesEqual(slot.path, path)) return null
+    return slot
+  }
+
+  #loadPage(ref: PageRef, depth: number, path: Uint8Array): Page {
+    if (ref.page !== undefined) return ref.page
+    const key = pageKey(ref.version, depth, path)
+    const id = keyString(key)
+    const cached = this.#pages.get(id)
+    if (cached !== undefined) {
+      this.#pages.delete(id)
+      this.#pages.set(id, cached)
+      return cached
+    }
+    const bytes = this.#backend.readSync(key)
+    if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Page missing at depth ${depth}, version ${ref.version}`)
+    const page = decodePage(bytes, depth, path.slice(0, hashBytes), ref.version)
+    this.#cachePage(id, page)
+    return page
+  }
+
+  #cachePage(id: string, page: Page): void {
+    this.#pages.set(id, page)
+    if (this.#pages.size > this.#pageCacheMax) {
+      const oldest = this.#pages.keys().next()
+      if (oldest.done !== true) this.#pages.delete(oldest.value)
+    }
+  }
+
+  #rootSlotAt(version: number): Slot {
+    if (!Number.isSafeInteger(version) || version < 0)
+      throw new StateError('STATE_INVALID_ARGUMENT', 'A version must be a non-negative integer')
+    if (version > this.#version)
+      throw new StateError('STATE_VERSION_UNKNOWN', `Version ${version} is not committed (latest ${this.#version})`)
+    if (version < this.#oldestVersion)
+      throw new StateError('STATE_VERSION_PRUNED', `Version ${version} was pruned (oldest ${this.#oldestVersion})`)
+    if (version === this.#version) return this.#rootSlot
+    return this.#readRoot(version)
+  }
+
+  #readRoot(version: number): Slot {
+    if (version === 0) return null
+    const bytes = this.#backend.readSync(versionKey(recordRoot, version))
+    if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Root of version ${version} missing`)
+    return decodeRoot(bytes)
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed) throw new StateError('STATE_CLOSED', 'The state store is closed')
+  }
+}
+
+function putsOf(updates: Update[], lo: number, hi: number): Leaf[] {
+  const leaves: Leaf[] = []
+  for (let i = lo; i < hi; i++) {
+    const leaf = (updates[i] as Update).leaf
+    if (leaf !== null) leaves.push(leaf)
+  }
+  return leaves
+}
+
+/** The one leaf below heap node `node` of a page (whose kind is Leaf). */
+function loneLeafUnder(page: Page, node: number): Leaf {
+  let first = node
+  let last = node
+  while (first < 16) {
+    first = 2 * first
+    last = 2 * last + 1
+  }
+  for (let i = first; i <= last; i++) {
+    const slot = page.slots[i - 16] as Slot
+    if (slot !== null) {
+      assert.equal(slot.kind, 0)
+      return slot as Leaf
+    }
+  }
+  assert.fail('no leaf under a lone-leaf node')
+}
