@@ -36,3 +36,29 @@ export {
   type VerifyChainInput,
 } from './x509/chain.ts'
 export { verifyX509Attestation, type X509Attestation, type X509AttestationContext, type X509Verdict } from './x509/attestation.ts'
+export {
+  issueTpmCredential,
+  verifyTpmAttestation,
+  tpmNonceBytes,
+  type TpmCredentialRequest,
+  type TpmCredentialContext,
+  type TpmCredentialVerdict,
+  type TpmAttestation,
+  type TpmAttestationContext,
+  type TpmVerdict,
+} from './tpm/verify.ts'
+export { makeCredential, kdfa, credentialSecretBytesMax, credentialSeedBytes, type MadeCredential } from './tpm/credential.ts'
+export {
+  parseEccPublic,
+  parseQuote,
+  parseEcdsaSignature,
+  tpmObjectName,
+  extendPcr,
+  pcrCompositeDigest,
+  pcrIndexMax,
+  tpmStructureBytesMax,
+  type TpmEccPublic,
+  type TpmQuote,
+  type PcrSelection,
+  type TpmEcdsaSignature,
+} from './tpm/structures.ts'
