@@ -405,7 +405,7 @@ class DefaultP2PNode implements P2PNode {
             if (this.penalize(peerId, 'rate-limit-exceeded').isBanned) return
             continue
           }
-          const bytes = frame.subarray()
+          const bytes = plainBytes(frame.subarray())
           for (const handler of channel.handlers) {
             try {
               handler(peerId, bytes)
@@ -415,7 +415,7 @@ class DefaultP2PNode implements P2PNode {
           }
         }
       } catch (err) {
-        const reason: PenaltyReason = (err as Error).name === 'InvalidMessageLengthError' ? 'oversize-message' : 'malformed-frame'
+        const reason: PenaltyReason = isOversizeError(err) ? 'oversize-message' : 'malformed-frame'
         this.#log('Closed channel stream %s from %s: %s', channel.name, peerId, reason)
         stream.abort(err as Error)
         this.penalize(peerId, reason)
@@ -453,10 +453,10 @@ class DefaultP2PNode implements P2PNode {
         const lp = lpStream(stream, { maxDataLength: requestBytesMax })
         let request: Uint8Array
         try {
-          request = (await lp.read({ signal })).subarray()
+          request = plainBytes((await lp.read({ signal })).subarray())
         } catch (err) {
           stream.abort(err as Error)
-          if ((err as Error).name === 'InvalidMessageLengthError') this.penalize(peerId, 'oversize-message')
+          if (isOversizeError(err)) this.penalize(peerId, 'oversize-message')
           return
         }
         try {
@@ -496,7 +496,7 @@ class DefaultP2PNode implements P2PNode {
       await lp.write(bytes, { signal })
       await stream.close({ signal })
       const response = await lp.read({ signal })
-      return response.subarray()
+      return plainBytes(response.subarray())
     } catch (err) {
       stream?.abort(err as Error)
       if (options.signal?.aborted === true || this.#stopController.signal.aborted) {
@@ -510,7 +510,7 @@ class DefaultP2PNode implements P2PNode {
           { cause: err },
         )
       }
-      if ((err as Error).name === 'InvalidMessageLengthError') {
+      if (isOversizeError(err)) {
         this.penalize(peerId, 'oversize-message')
         throw new P2PError(
           P2PErrorCode.responseTooLarge,
@@ -788,4 +788,15 @@ function checkRange(field: string, value: number, min: number, max: number): num
     throw new P2PError(P2PErrorCode.invalidConfig, `${field} must be within [${min}, ${max}], got ${value}`, { field, value })
   }
   return value
+}
+
+/** @libp2p/utils length errors: the decoder's and lpStream's names for "frame longer than allowed". */
+function isOversizeError(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name
+  return name === 'InvalidMessageLengthError' || name === 'InvalidDataLengthError'
+}
+
+/** Socket data arrives as Buffers; consumers get plain Uint8Array views of the same memory. */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
