@@ -134,6 +134,11 @@ export interface P2PEvents {
 
 export interface P2PNode {
   readonly peerId: string
+  /**
+   * The underlying libp2p host: an escape hatch for diagnostics, metrics and benchmarks.
+   * Terrane traffic goes through the methods below, which enforce limits and scoring.
+   */
+  readonly libp2p: Libp2p
   /** Listen addresses with /p2p/<peerId>, usable as bootstrap addresses by others. */
   addresses(): string[]
   registerChannel(name: string, init?: ChannelInit): Promise<void>
@@ -243,6 +248,7 @@ interface Listeners {
 
 class DefaultP2PNode implements P2PNode {
   readonly peerId: string
+  readonly libp2p: Libp2p
   readonly #libp2p: Libp2p<Services>
   readonly #scores: PeerScores
   readonly #clock: Clock
@@ -266,6 +272,7 @@ class DefaultP2PNode implements P2PNode {
 
   constructor(libp2p: Libp2p<Services>, scores: PeerScores, clock: Clock, init: P2PNodeInit) {
     this.#libp2p = libp2p
+    this.libp2p = libp2p
     this.#scores = scores
     this.#clock = clock
     this.peerId = libp2p.peerId.toString()
