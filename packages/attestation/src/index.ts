@@ -31,6 +31,7 @@ export {
   certificateChainLengthMax,
   certificateBytesMax,
   parsedCertificateCacheEntriesMax,
+  verifiedLinkCacheEntriesMax,
   type LeafProfile,
   type VerifiedChain,
   type VerifyChainInput,

@@ -35,6 +35,29 @@ export interface ParsedCertificate {
 
 const parsedCache = new Map<string, ParsedCertificate>()
 
+/** Issuer -> child signature checks already passed (a fact about two fixed DER blobs). */
+export const verifiedLinkCacheEntriesMax = 1024
+const verifiedLinks = new Set<string>()
+
+/** True if `child` is signed by `issuer`'s key; positive results are cached. */
+function isSignedBy(child: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  const link = child.fingerprint + issuer.fingerprint
+  if (verifiedLinks.has(link)) return true
+  let isValid: boolean
+  try {
+    isValid = child.node.verify(issuer.publicKey)
+  } catch {
+    isValid = false
+  }
+  if (!isValid) return false
+  if (verifiedLinks.size >= verifiedLinkCacheEntriesMax) {
+    const oldest = verifiedLinks.values().next().value
+    if (oldest !== undefined) verifiedLinks.delete(oldest)
+  }
+  verifiedLinks.add(link)
+  return true
+}
+
 /** Parses a DER certificate (cached by fingerprint), or undefined if it does not parse. */
 export function parseCertificate(der: Uint8Array): ParsedCertificate | undefined {
   if (der.length === 0 || der.length > certificateBytesMax) return undefined
@@ -123,7 +146,7 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain |
       }
       if (last.node.checkIssued(root.node)) {
         hasNameMatch = true
-        if (last.node.verify(root.publicKey)) {
+        if (isSignedBy(last, root)) {
           anchor = { root, manufacturer }
           break
         }
@@ -142,7 +165,7 @@ export function verifyCertificateChain(input: VerifyChainInput): VerifiedChain |
     const child = path[i]!
     const issuer = path[i + 1]!
     if (!child.node.checkIssued(issuer.node)) return reject('bad_chain', `certificate ${i} is not issued by certificate ${i + 1}`)
-    if (!child.node.verify(issuer.publicKey)) return reject('bad_signature', `certificate ${i} signature does not verify`)
+    if (!isSignedBy(child, issuer)) return reject('bad_signature', `certificate ${i} signature does not verify`)
   }
 
   const revokedFingerprints = new Set(anchor.manufacturer.revokedFingerprintsSha256.map((f) => f.toLowerCase()))
