@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { accountIdOfPublicKey, domainMessage, verifyInDomain, type SignedItem } from '@terrane/crypto'
 import type { Schema } from '@terrane/codec'
-import type { AppEvent, Application, CheckTxResult, FinalizeBlockRequest, FinalizeBlockResponse, TxResult, Validator } from './abci.ts'
+import type { AppEvent, Application, CheckTxResponse, FinalizeBlockRequest, FinalizeBlockResponse, TxResult, Validator } from './abci.ts'
 import { bytesEqual, Core, hex } from './core.ts'
 import { ChainError, chainErrorCodes } from './errors.ts'
 import type { Genesis } from './genesis.ts'
@@ -400,7 +400,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
       return { validators: consensusValidators(), stateRoot }
     },
 
-    checkTx(bytes): CheckTxResult {
+    checkTx(bytes): CheckTxResponse {
       let tx: DecodedTx
       try {
         tx = decodeTx(bytes, bodySchema)

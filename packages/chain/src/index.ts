@@ -1,7 +1,8 @@
 export type {
   Application,
   AppEvent,
-  CheckTxResult,
+  CheckTxResponse,
+  LastCommitVote,
   FinalizeBlockRequest,
   FinalizeBlockResponse,
   Misbehavior,
