@@ -12,9 +12,9 @@ const layers = [
   ['crypto'],
   ['state', 'attestation'],
   ['reports', 'consensus', 'firmware', 'p2p'],
-  ['verifier', 'ingest'],
+  ['verifier', 'ingest', 'service'],
   ['chain', 'device'],
-  ['sim', 'api'],
+  ['sim', 'api', 'devices', 'agreements', 'channels', 'coverage'],
   ['node', 'sdk'],
   ['cli', 'dashboard'],
 ]
