@@ -3,7 +3,7 @@ import { banDurationMsDefault, banScoreThresholdDefault, scoreHalfLifeMsDefault,
 
 /**
  * Why a peer was penalised. These names are the vocabulary of logs and
- * dashboards; the transport reports the first five itself, the consumer
+ * dashboards; the transport reports the first four itself, the consumer
  * (consensus, block sync) reports the rest through `penalize`.
  */
 export type PenaltyReason =
@@ -15,7 +15,7 @@ export type PenaltyReason =
   | 'malformed-frame'
   /** A gossip message the topic validator rejected. */
   | 'invalid-gossip'
-  /** A stream opened on a protocol while the peer is not allowed to use it. */
+  /** A message the protocol does not allow at this point (e.g. a vote for a height not started). */
   | 'protocol-violation'
   /** Data that failed the consumer's checks (bad signature, undecodable payload). */
   | 'invalid-data'
