@@ -139,7 +139,8 @@ export function parseGenesis(json: unknown): Genesis {
       checkMultisigConfig(config, p)
     } catch (err) {
       if (err instanceof ChainError && err.code === 'CHAIN_BAD_GENESIS') throw err
-      fail(p, (err as Error).message)
+      const { path = '', message } = err as { path?: string; message: string }
+      fail(path === '' ? p : path, path === '' ? message : message.slice(path.length + 2))
     }
     const a = { address: multisigAddress(config), config, balanceMicro: amount(o.balance, `${p}.balance`) }
     claim(a.address, p)

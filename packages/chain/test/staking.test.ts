@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { accountIdOfPublicKey, type Signer } from '@terrane/crypto'
-import type { chainErrorCodes} from '../src/index.ts';
+import type { chainErrorCodes } from '../src/index.ts'
 import { capPowers, type ChainApp } from '../src/index.ts'
 import { addressOf, codeName, fixture, Harness, signerOf, TRN } from './helpers.ts'
 
