@@ -1,0 +1,13 @@
+export { runCoverageSim, formatSimTable, cheatingReasons, type CoverageSimInit, type CoverageSimResult, type KindRow } from './run.ts'
+export {
+  buildWorld,
+  simulateEpoch,
+  warmHistory,
+  adversaryKinds,
+  simRegions,
+  type World,
+  type WorldInit,
+  type SimDevice,
+  type AdversaryKind,
+  type DeviceKind,
+} from './world.ts'

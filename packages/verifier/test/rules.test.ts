@@ -1,0 +1,169 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { sha256 } from '@terrane/codec'
+import { verifyReports, type Verdict } from '../src/index.ts'
+import { beacon, device, inputs, witness, warm, entropy, beaconTimeMs, params, type Dev } from './helpers.ts'
+
+// A beaconer B at the origin and witnesses 2-3 km away (about -110 dBm expected at 14 dBm EIRP+3).
+function scene(): { b: Dev; w: Dev; w2: Dev; devs: Dev[] } {
+  const b = device('beaconer', 0, 0)
+  const w = device('witness', 2_000, 0)
+  const w2 = device('witness2', 0, 2_500)
+  return { b, w, w2, devs: [b, w, w2] }
+}
+
+function verdictOf(verdicts: Verdict[], deviceId: string, kind: string): Verdict[] {
+  return verdicts.filter((v) => v.deviceId === deviceId && v.kind === kind)
+}
+
+const cases: Array<{
+  reason: string
+  make: (s: ReturnType<typeof scene>) => { reports: ReturnType<typeof beacon>[]; extra?: object; devs?: Dev[] }
+}> = [
+  {
+    reason: 'unknown_device',
+    make: (s) => ({ reports: [beacon(s.b), witness(device('stranger', 2_000, 100), s.b), witness(s.w, s.b)], devs: s.devs }),
+  },
+  {
+    reason: 'bad_signature',
+    make: (s) => {
+      const r = witness(s.w, s.b)
+      const sig = Uint8Array.from(r.signature)
+      sig[10] = (sig[10] as number) ^ 1
+      return { reports: [beacon(s.b), { ...r, signature: sig }, witness(s.w2, s.b)] }
+    },
+  },
+  {
+    reason: 'denylisted_key',
+    make: (s) => ({
+      reports: [beacon(s.b), witness(s.w, s.b), witness(s.w2, s.b)],
+      extra: { denylist: { deviceIds: [s.w.key.deviceId], pairs: [] } },
+    }),
+  },
+  {
+    reason: 'denylisted_pair',
+    make: (s) => ({
+      reports: [beacon(s.b), witness(s.w, s.b), witness(s.w2, s.b)],
+      extra: { denylist: { deviceIds: [], pairs: [[s.b.key.deviceId, s.w.key.deviceId]] } },
+    }),
+  },
+  {
+    reason: 'attestation_failed',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b), witness(s.w2, s.b)], extra: { attestationFailed: [s.w.key.deviceId] } }),
+  },
+  { reason: 'self_witness', make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.w), witness(s.w2, s.b)] }) },
+  { reason: 'stale_entropy', make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b, { epoch: 0 }), witness(s.w2, s.b)] }) },
+  {
+    reason: 'late_witness',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b, { receivedAtMs: beaconTimeMs + 4_001 }), witness(s.w2, s.b)] }),
+  },
+  {
+    reason: 'payload_mismatch',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b, { beaconPayloadHash: sha256(entropy) }), witness(s.w2, s.b)] }),
+  },
+  {
+    reason: 'frequency_mismatch',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b, { frequencyHz: 868_100_000 + 100_001 }), witness(s.w2, s.b)] }),
+  },
+  {
+    reason: 'region_mismatch',
+    make: (s) => {
+      s.w.record = { ...s.w.record, region: 'US915' }
+      return { reports: [beacon(s.b), witness(s.w, s.b), witness(s.w2, s.b)] }
+    },
+  },
+  {
+    reason: 'too_close',
+    make: (s) => {
+      const near = device('near', 150, 0)
+      return { reports: [beacon(s.b), witness(near, s.b, { rssiCentiDbm: -9_000 }), witness(s.w2, s.b)], devs: [...s.devs, near] }
+    },
+  },
+  {
+    reason: 'too_far',
+    make: (s) => {
+      const far = device('far', 101_000, 0)
+      return { reports: [beacon(s.b), witness(far, s.b, { rssiCentiDbm: -12_000 }), witness(s.w2, s.b)], devs: [...s.devs, far] }
+    },
+  },
+  // Free-space bound at 2 km, 868 MHz: 17 + 3 - 97.2 = about -77 dBm.
+  {
+    reason: 'rssi_above_free_space',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b, { rssiCentiDbm: -7_500 }), witness(s.w2, s.b)] }),
+  },
+  {
+    reason: 'duplicate',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b), witness(s.w, s.b, { rssiCentiDbm: -10_900 }), witness(s.w2, s.b)] }),
+  },
+  {
+    reason: 'not_reciprocal',
+    make: (s) => ({ reports: [beacon(s.b), witness(s.w, s.b), witness(s.w2, s.b)], extra: { history: warm(s.devs, { noBeacon: [s.w] }) } }),
+  },
+]
+
+for (const c of cases) {
+  test(`witness rule ${c.reason}: fails with the reason, and the same scene without the fault passes`, () => {
+    const s = scene()
+    const { reports, extra = {}, devs = s.devs } = c.make(s)
+    const v = verifyReports(inputs(devs, reports, extra))
+    const reasons = v.verdicts.filter((x) => x.kind === 'witness').map((x) => x.reason)
+    assert.ok(reasons.includes(c.reason), `expected ${c.reason}, got ${JSON.stringify(reasons)}`)
+    // the control witness w2 in the same scene is valid
+    assert.ok(verdictOf(v.verdicts, s.w2.key.deviceId, 'witness').every((x) => x.status === 'selected'))
+  })
+}
+
+test('beacon rules: not challenged, stale entropy, payload mismatch, duplicate, no witnesses, not reciprocal, replay', () => {
+  const check = (
+    reason: string,
+    build: (s: ReturnType<typeof scene>) => { reports: ReturnType<typeof beacon>[]; extra?: object },
+  ): void => {
+    const s = scene()
+    const { reports, extra = {} } = build(s)
+    const v = verifyReports(inputs(s.devs, reports, extra))
+    const got = verdictOf(v.verdicts, s.b.key.deviceId, 'beacon').map((x) => x.reason)
+    assert.ok(got.includes(reason), `expected ${reason}, got ${JSON.stringify(got)}`)
+  }
+  check('stale_entropy', (s) => ({ reports: [beacon(s.b, { entropy: sha256(entropy) }), witness(s.w, s.b)] }))
+  check('stale_entropy', (s) => ({ reports: [beacon(s.b, { timeMs: 0 }), witness(s.w, s.b)] }))
+  check('payload_mismatch', (s) => ({ reports: [beacon(s.b, { payload: new Uint8Array(52) }), witness(s.w, s.b)] }))
+  check('duplicate', (s) => ({ reports: [beacon(s.b), beacon(s.b, { timeMs: beaconTimeMs + 10 }), witness(s.w, s.b)] }))
+  check('no_witnesses', (s) => ({ reports: [beacon(s.b)] }))
+  check('not_reciprocal', (s) => ({ reports: [beacon(s.b), witness(s.w, s.b)], extra: { history: warm(s.devs, { noWitness: [s.b] }) } }))
+  check('not_challenged', (s) => ({
+    reports: [beacon(s.b), witness(s.w, s.b)],
+    extra: {
+      history: (() => {
+        const h = warm(s.devs)
+        const e = h.devices.get(s.b.key.deviceId)
+        if (e) e.lastChallengeMs = beaconTimeMs - 3_600_000
+        return h
+      })(),
+    },
+  }))
+  check('replayed', (s) => {
+    const r = beacon(s.b)
+    const h = warm(s.devs)
+    const e = h.devices.get(s.b.key.deviceId)
+    if (e) e.lastSeq = r.report.seq
+    return { reports: [r, witness(s.w, s.b)], extra: { history: h } }
+  })
+})
+
+test('at most 14 witnesses per beacon, chosen by block entropy whatever the arrival order', () => {
+  const b = device('b', 0, 0)
+  const ws = Array.from({ length: 20 }, (_, i) => device(`w${i}`, 1_500 * Math.cos(i), 1_500 * Math.sin(i) + 1_000))
+  const reports = [beacon(b), ...ws.map((w, i) => witness(w, b, { receivedAtMs: beaconTimeMs + 100 + i * 10 }))]
+  const a = verifyReports(inputs([b, ...ws], reports))
+  const selected = (r: typeof a): string[] => r.beacons[0]?.selected.map((w) => w.deviceId).sort() ?? []
+  assert.equal(a.beacons[0]?.valid.length, 20)
+  assert.equal(selected(a).length, params.witnessesPerBeaconMax)
+  const reversed = verifyReports(inputs([b, ...ws], [...reports].reverse()))
+  assert.deepEqual(selected(reversed), selected(a))
+  // not first-come: some of the 6 earliest reports are unselected with this entropy or another
+  const firstFourteen = ws
+    .slice(0, 14)
+    .map((w) => w.key.deviceId)
+    .sort()
+  assert.notDeepEqual(selected(a), firstFourteen)
+})
