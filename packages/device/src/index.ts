@@ -65,3 +65,4 @@ export {
   type ConnectInit,
   type BeaconRoundResult,
 } from './simulator.ts'
+export { parseSimulateArgs, runSimulation, simulateUsage, type SimulateOptions, type SimulateSummary } from './simulate-command.ts'
