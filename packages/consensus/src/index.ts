@@ -12,6 +12,7 @@ export {
 } from './config.ts'
 export {
   createValidatorSet,
+  finishSet,
   applyValidatorUpdates,
   incrementProposerPriority,
   proposerOf,
@@ -65,3 +66,12 @@ export {
   type BlockInvalidReason,
   type VotePair,
 } from './machine.ts'
+export {
+  verifyLightBlock,
+  LightClientError,
+  type LightClientErrorCode,
+  type LightClientInit,
+  type TrustedBlock,
+  type LightBlock,
+  type LightVerdict,
+} from './light-client.ts'
