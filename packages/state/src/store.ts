@@ -9,7 +9,9 @@ import {
   encodePage,
   encodeRoot,
   hashPages,
+  heapHash,
   heapOf,
+  pageHash,
   nibbleAt,
   pageDepthMax,
   pageKey,
@@ -58,6 +60,12 @@ export interface StateBatch {
   delete(key: Uint8Array): StateBatch
   /** Distinct keys touched so far. */
   readonly size: number
+  /**
+   * The root the batch would give as the next version, computed now without writing
+   * anything (the chain needs a block's state root before the block is durable).
+   * A later `commit` reuses the work if no other commit happened in between.
+   */
+  stage(): Uint8Array
   /** Writes the batch as version `store.version + 1`; commits run one after another. */
   commit(): Promise<CommitResult>
 }
@@ -104,6 +112,15 @@ interface Update {
   path: Uint8Array
   value: Uint8Array | null
   leaf: Leaf | null
+}
+
+/** A next version computed by `prepareUpdates`, valid while the store is still at `version - 1`. */
+interface PreparedCommit {
+  version: number
+  updates: Update[]
+  ctx: CommitContext
+  rootSlot: Slot
+  root: Uint8Array
 }
 
 interface CommitContext {
@@ -161,6 +178,7 @@ class DefaultStateBatch implements StateBatch {
   readonly #store: DefaultStateStore
   readonly #updates = new Map<string, { path: Uint8Array; value: Uint8Array | null }>()
   #isCommitted = false
+  #prepared: PreparedCommit | undefined
 
   constructor(store: DefaultStateStore) {
     this.#store = store
@@ -172,6 +190,7 @@ class DefaultStateBatch implements StateBatch {
 
   put(key: Uint8Array, value: Uint8Array): StateBatch {
     this.#checkOpen()
+    this.#prepared = undefined
     checkKey(key)
     checkValue(value)
     const path = pathOf(key).slice()
@@ -181,18 +200,28 @@ class DefaultStateBatch implements StateBatch {
 
   delete(key: Uint8Array): StateBatch {
     this.#checkOpen()
+    this.#prepared = undefined
     checkKey(key)
     const path = pathOf(key).slice()
     this.#updates.set(keyString(path), { path, value: null })
     return this
   }
 
+  stage(): Uint8Array {
+    this.#checkOpen()
+    this.#prepared = this.#store.prepareUpdates(this.#sorted())
+    return this.#prepared.root.slice()
+  }
+
   commit(): Promise<CommitResult> {
     this.#checkOpen()
     this.#isCommitted = true
+    return this.#store.commitUpdates(this.#sorted(), this.#prepared)
+  }
+
+  #sorted(): { path: Uint8Array; value: Uint8Array | null }[] {
     // Sorting the latin1 strings sorts the paths bytewise.
-    const sorted = [...this.#updates.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1])
-    return this.#store.commitUpdates(sorted)
+    return [...this.#updates.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1])
   }
 
   #checkOpen(): void {
@@ -290,7 +319,7 @@ class DefaultStateStore implements StateStore {
           return { siblings, leaf: { path: leaf.path.slice(), valueHash: leaf.valueHash.slice() } }
         }
         const bit = (nibble >> (3 - level)) & 1
-        siblings.push((heap.hashes[2 * node + 1 - bit] as Uint8Array).slice())
+        siblings.push(heapHash(heap, 2 * node + 1 - bit).slice())
         node = 2 * node + bit
       }
       slot = page.slots[nibble] as Slot
@@ -306,14 +335,15 @@ class DefaultStateStore implements StateStore {
   }
 
   /** Queues a commit of updates sorted by path (called by batches). */
-  commitUpdates(updates: { path: Uint8Array; value: Uint8Array | null }[]): Promise<CommitResult> {
+  commitUpdates(updates: { path: Uint8Array; value: Uint8Array | null }[], prepared?: PreparedCommit): Promise<CommitResult> {
     this.#checkOpen()
-    const run = this.#queue.then(() => this.#commit(updates))
+    const run = this.#queue.then(() => this.#commit(updates, prepared))
     this.#queue = run.catch(() => undefined)
     return run
   }
 
-  async #commit(input: { path: Uint8Array; value: Uint8Array | null }[]): Promise<CommitResult> {
+  /** Computes the next version from sorted updates, without writing (see StateBatch.stage). */
+  prepareUpdates(input: { path: Uint8Array; value: Uint8Array | null }[]): PreparedCommit {
     this.#checkOpen()
     const version = this.#version + 1
     const updates: Update[] = input.map(({ path, value }) => {
@@ -337,8 +367,15 @@ class DefaultStateStore implements StateStore {
       if (pages === undefined) continue
       hashPages(pages)
       const refs = refsByDepth[depth] as PageRef[]
-      for (let i = 0; i < pages.length; i++) (refs[i] as PageRef).hash = (pages[i] as Page).heap?.hashes[1] as Uint8Array
+      for (let i = 0; i < pages.length; i++) (refs[i] as PageRef).hash = pageHash(pages[i] as Page)
     }
+    return { version, updates, ctx, rootSlot, root: slotHash(rootSlot).slice() }
+  }
+
+  async #commit(input: { path: Uint8Array; value: Uint8Array | null }[], prepared?: PreparedCommit): Promise<CommitResult> {
+    this.#checkOpen()
+    const { version, updates, ctx, rootSlot } =
+      prepared !== undefined && prepared.version === this.#version + 1 ? prepared : this.prepareUpdates(input)
 
     const ops: BackendOp[] = []
     for (const page of ctx.newPages) ops.push({ type: 'put', key: pageKey(version, page.depth, page.path), value: encodePage(page) })
@@ -361,6 +398,8 @@ class DefaultStateStore implements StateStore {
     for (let i = 0; i < ctx.newPages.length; i++) {
       const page = ctx.newPages[i] as Page
       ;(ctx.newRefs[i] as PageRef).page = undefined
+      // Cached pages drop their heap (1 KiB); proofs rebuild it on demand.
+      page.heap = undefined
       this.#cachePage(keyString(pageKey(version, page.depth, page.path)), page)
     }
     return { version, root: slotHash(rootSlot).slice() }
