@@ -2,6 +2,7 @@ export { DeviceError, type DeviceErrorCode } from './errors.ts'
 export {
   SoftwareSecureElement,
   loadOrCreateKeyFile,
+  certificatePem,
   type SecureElement,
   type SoftwareSecureElementInit,
   type AttestationEvidence,

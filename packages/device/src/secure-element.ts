@@ -87,6 +87,12 @@ export class SoftwareSecureElement implements SecureElement {
     }
   }
 
+  /** The provisioned certificate chain as PEM (for a TLS client certificate connection). */
+  certificateChainPem(): string {
+    if (this.#chain === undefined) throw new DeviceError('DEVICE_NO_ATTESTATION', 'no certificate chain was provisioned')
+    return this.#chain.map(certificatePem).join('')
+  }
+
   /** PKCS#8 PEM of the key, for a TLS client certificate connection (software keys only). */
   tlsKeyPem(): string {
     return this.#privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
@@ -120,4 +126,10 @@ export async function loadOrCreateKeyFile(keyFile: string, init: SoftwareSecureE
     throw new DeviceError('DEVICE_KEY_FILE', `${keyFile} is not a PKCS#8 PEM private key`, { cause: err })
   }
   return new SoftwareSecureElement(key, init)
+}
+
+/** PEM text of one DER certificate (RFC 7468). */
+export function certificatePem(der: Uint8Array): string {
+  const base64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')
+  return `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`
 }

@@ -5,8 +5,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeReportBody } from '@terrane/reports'
 import { deviceKeyFromSeed } from '@terrane/reports/testing'
-import { MemoryDeviceDirectory, createIngest, metricValue, type Ingest, type VerifiedReport } from '@terrane/ingest'
-import { DeviceError, FileSequenceStore, SoftwareSecureElement, deviceAgent, type FirmwareChecker, type Timers } from '../src/index.ts'
+import {
+  MemoryDeviceDirectory,
+  attestationCertificateVerifier,
+  createIngest,
+  metricValue,
+  type Ingest,
+  type VerifiedReport,
+} from '@terrane/ingest'
+import {
+  DeviceError,
+  FileSequenceStore,
+  MemorySequenceStore,
+  SoftwareSecureElement,
+  createSimulatedManufacturer,
+  deviceAgent,
+  type FirmwareChecker,
+  type SimulatedManufacturer,
+  type Timers,
+} from '../src/index.ts'
+import { serverCertificate } from './server-cert.ts'
 import { until } from './wait.ts'
 
 const chainId = 'terrane-test'
@@ -29,7 +47,9 @@ class ManualTimers implements Timers {
 }
 
 const key = deviceKeyFromSeed('agent-device')
-const se = new SoftwareSecureElement(key.privateKey)
+let se: SoftwareSecureElement
+let manufacturer: SimulatedManufacturer
+let serverCaPem: string
 const clock = { nowMs: () => Date.now() }
 let ingest: Ingest
 const accepted: VerifiedReport[] = []
@@ -37,8 +57,16 @@ const directory = new MemoryDeviceDirectory()
 
 describe('device agent through the embedded ingest', () => {
   before(async () => {
+    manufacturer = await createSimulatedManufacturer({ manufacturerId: 'acme', nowMs: Date.now() })
+    se = new SoftwareSecureElement(key.privateKey, { certificateChainDer: await manufacturer.issueDeviceCertificate(key.publicKey, 1) })
     directory.set(se.deviceId, { publicKey: se.publicKey, status: 'active' })
-    ingest = createIngest({ chainId })({ directory, sink: { onReport: (v) => void accepted.push(v) } })
+    const server = await serverCertificate(Date.now())
+    serverCaPem = server.certPem
+    ingest = createIngest({ chainId, broker: { tcp: {}, tls: { key: server.keyPem, cert: server.certPem } } })({
+      directory,
+      sink: { onReport: (v) => void accepted.push(v) },
+      certificates: attestationCertificateVerifier(() => [manufacturer.registry]),
+    })
     await ingest.start()
   })
   after(() => ingest.stop())
@@ -120,5 +148,22 @@ describe('device agent through the embedded ingest', () => {
       make(ingest.challengeUrl ?? '').heartbeat(),
       (err: unknown) => err instanceof DeviceError && err.code === 'DEVICE_NOT_CONNECTED',
     )
+  })
+
+  it('connects over TLS with its manufacturer certificate as client certificate', async () => {
+    const agent = deviceAgent({
+      chainId,
+      brokerUrl: ingest.tlsUrl ?? '',
+      auth: { mode: 'tls', keyPem: se.tlsKeyPem(), certificateChainPem: se.certificateChainPem(), caPem: serverCaPem },
+      firmwareVersion: '1.2.0',
+      clientIdSuffix: 'tls',
+    })({ secureElement: se, sequence: new MemorySequenceStore(1000), clock, timers: new ManualTimers() })
+    await agent.start()
+    const base = accepted.length
+    await agent.heartbeat()
+    await until(() => accepted.length === base + 1, 'the TLS heartbeat')
+    assert.equal(accepted.at(-1)?.report.seq, 1001)
+    await agent.stop()
+    assert.equal(await metricValue(ingest.metrics.registry, 'terrane_ingest_auth_total', { mode: 'tls', outcome: 'accepted' }), 1)
   })
 })

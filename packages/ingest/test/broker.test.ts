@@ -14,6 +14,7 @@ import {
   type Ingest,
   type VerifiedReport,
 } from '../src/index.ts'
+import { certificateFingerprint, type ManufacturerRegistry } from '@terrane/attestation'
 import { chainId, directoryOf, heartbeat, signedBytes, testDevice } from './fixtures.ts'
 import { issue, keysOf, makePki, privateKeyPem } from './pki.ts'
 import { until } from './wait.ts'
@@ -25,6 +26,8 @@ const nowMs = () => Date.now()
 
 let ingest: Ingest
 let pki: Awaited<ReturnType<typeof makePki>>
+/** The registered manufacturer as the chain holds it now (tests revoke by replacing it). */
+let manufacturer: ManufacturerRegistry
 const accepted: VerifiedReport[] = []
 const open: MqttClient[] = []
 
@@ -50,10 +53,11 @@ const rejected = (reason: string) => counter('terrane_ingest_reports_total', { o
 describe('embedded broker', () => {
   before(async () => {
     pki = await makePki(nowMs())
+    manufacturer = pki.manufacturer
     ingest = createIngest({ chainId, broker: { tcp: {}, tls: { key: pki.serverKeyPem, cert: pki.server.pem } } })({
       directory: directoryOf(alice, bob, mallory),
       sink: { onReport: (v) => void accepted.push(v) },
-      certificates: attestationCertificateVerifier(() => [pki.manufacturer]),
+      certificates: attestationCertificateVerifier(() => [manufacturer]),
     })
     await ingest.start()
   })
@@ -169,5 +173,19 @@ describe('embedded broker', () => {
     assert.equal(await certReason('unknown_root'), 2)
     assert.equal(await certReason('expired'), 1)
     assert.equal(await counter('terrane_ingest_auth_total', { mode: 'tls', outcome: 'rejected', reason: 'certificate_missing' }), 1)
+  })
+
+  it('refuses the next TLS connection once the intermediate is revoked on chain', async () => {
+    const device = await issue({ name: 'Alice device 2', issuer: pki.intermediate, keys: await keysOf(alice.privateKey), ...pki.window })
+    const options = { key: await privateKeyPem(device.keys), cert: device.pem + pki.intermediate.pem, ca: pki.serverCa.pem }
+    const before = await connect(ingest.tlsUrl ?? '', { ...options, clientId: `${alice.deviceId}-r1` })
+    await before.endAsync()
+    manufacturer = { ...pki.manufacturer, revokedFingerprintsSha256: [certificateFingerprint(pki.intermediate.der)] }
+    try {
+      await assert.rejects(connect(ingest.tlsUrl ?? '', { ...options, clientId: `${alice.deviceId}-r2` }))
+      assert.equal(await counter('terrane_ingest_certificate_rejected_total', { reason: 'revoked' }), 1)
+    } finally {
+      manufacturer = pki.manufacturer
+    }
   })
 })
