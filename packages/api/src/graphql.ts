@@ -562,6 +562,16 @@ export async function registerGraphql(app: FastifyInstance, components: GraphqlC
     allowBatchedQueries: true,
     graphiql: false,
     path: '/graphql',
+    // API errors raised around execution (batch limit, rate limit, keys) keep their code and HTTP status.
+    errorFormatter: (execution, context) => {
+      const formatted = mercurius.defaultErrorFormatter(execution, context)
+      const apiError = execution.errors.map((e) => e.originalError).find((e): e is ApiError => e instanceof ApiError)
+      if (apiError === undefined) return formatted
+      return {
+        statusCode: apiError.status,
+        response: { data: null, errors: [{ message: apiError.message, extensions: { code: apiError.code } }] },
+      }
+    },
     // GraphQL documents itself (introspection); keep it out of the OpenAPI document.
     additionalRouteOptions: { schema: { hide: true } },
     subscription: {

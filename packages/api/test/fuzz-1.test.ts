@@ -1,0 +1,3 @@
+import { runFuzz } from './fuzz.ts'
+
+runFuzz(0, 2)
