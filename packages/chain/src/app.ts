@@ -7,7 +7,7 @@ import { ChainError, chainErrorCodes } from './errors.ts'
 import type { Genesis } from './genesis.ts'
 import { idAt, keys, prefixes } from './keys.ts'
 import { coreMessages, messageRegistry } from './messages.ts'
-import type { ChainModule, EmissionSink, TxContext } from './module.ts'
+import type { BlockContext, ChainModule, EmissionSink, TxContext } from './module.ts'
 import { paramsSchema, type ChainParams } from './params.ts'
 import {
   accountSchema,
@@ -176,6 +176,19 @@ export function createChainApp(init: ChainAppInit): ChainApp {
   const bodySchema = txBodySchema(messageRegistry(modules))
   const signatureCache = new Map<string, boolean>()
 
+  /** Module contexts of the current block (height and time are fixed within it). */
+  const blockContexts = new Map<string, BlockContext>()
+  function blockContext(name: string): BlockContext {
+    let ctx = blockContexts.get(name)
+    if (ctx === undefined) {
+      ctx = core.contextFor(name)
+      blockContexts.set(name, ctx)
+    }
+    return ctx
+  }
+  /** Fees of the block's transactions, moved into pools.feesMicro before distribution. */
+  let blockFeesMicro = 0n
+
   let phase: 'fresh' | 'genesis' | 'committed' | 'finalized' = 'fresh'
   let lastHeight = 0
 
@@ -281,14 +294,14 @@ export function createChainApp(init: ChainAppInit): ChainApp {
       else next.publicKey = (tx.envelope.signatures[0] as { publicKey: Uint8Array }).publicKey
     }
     core.setAccount(body.sender, next)
-    core.addPools({ feesMicro: body.feeMicro })
+    blockFeesMicro += body.feeMicro
     const blockEvents = core.events
     core.events = []
     const mark = state.mark()
     try {
       for (const msg of body.messages) {
         const module = byName.get(msg.type.slice(0, msg.type.indexOf('/'))) as ChainModule
-        const ctx: TxContext = { ...core.contextFor(module.name), sender: body.sender, txHash: tx.hash }
+        const ctx: TxContext = { ...blockContext(module.name), sender: body.sender, txHash: tx.hash }
         module.deliver(ctx, msg)
       }
       state.release()
@@ -456,6 +469,8 @@ export function createChainApp(init: ChainAppInit): ChainApp {
       core.height = req.height
       core.timeMs = req.timeMs
       core.events = []
+      blockContexts.clear()
+      blockFeesMicro = 0n
       const decoded: Array<DecodedTx | ChainError> = req.txs.map((raw) => {
         try {
           return decodeTx(raw, bodySchema)
@@ -468,7 +483,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
 
       staking.handleMisbehavior(req)
       staking.trackLiveness(req)
-      for (const m of modules) m.beginBlock?.(core.contextFor(m.name))
+      for (const m of modules) m.beginBlock?.(blockContext(m.name))
       const beginEvents = core.events
       core.events = []
 
@@ -482,9 +497,11 @@ export function createChainApp(init: ChainAppInit): ChainApp {
         }
       })
 
+      core.addPools({ feesMicro: blockFeesMicro })
+      blockFeesMicro = 0n
       staking.distribute(req)
       staking.matureEntries()
-      for (const m of modules) m.endBlock?.(core.contextFor(m.name))
+      for (const m of modules) m.endBlock?.(blockContext(m.name))
       const isEpochBoundary = req.height % core.params.epochBlocks === 0
       if (isEpochBoundary) payEmission(req.height / core.params.epochBlocks)
       const validatorUpdates = staking.updateActiveSet(isEpochBoundary)

@@ -10,6 +10,7 @@ export function keyOf(...parts: Array<Uint8Array | string | number>): Key {
   for (const p of parts) {
     if (typeof p === 'string') out += p
     else if (typeof p === 'number') out += String.fromCharCode(p)
+    else if (p.length <= 64) out += String.fromCharCode.apply(null, p as unknown as number[])
     else out += Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('latin1')
   }
   return out
