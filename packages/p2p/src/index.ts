@@ -3,7 +3,7 @@
  * request/response for block sync, gossip for transaction batches and
  * evidence, peer scoring and bans. Generic over byte payloads.
  */
-export { createP2PNode, protocolId } from './node.ts'
+export { createP2PNode, protocolId, peerIdOfSeed } from './node.ts'
 export type {
   BroadcastResult,
   ChannelInit,

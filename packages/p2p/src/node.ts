@@ -807,3 +807,9 @@ function isOversizeError(err: unknown): boolean {
 function plainBytes(bytes: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
+
+/** The peer id a node started with `privateKeySeed` will have (for bootstrap addresses in generated configs). */
+export async function peerIdOfSeed(privateKeySeed: Uint8Array): Promise<string> {
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+  return peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', privateKeySeed)).toString()
+}

@@ -1,6 +1,15 @@
 import { ClassicLevel } from 'classic-level'
 import { decode, encode, sha256, t, toHex } from '@terrane/codec'
-import { blockHash, blockSchema, commitSchema, type Block, type Commit } from '@terrane/consensus'
+import {
+  blockHash,
+  blockSchema,
+  commitSchema,
+  validatorSchema,
+  type Block,
+  type Commit,
+  type FinalizeBlockResponse,
+  type Validator,
+} from '@terrane/consensus'
 
 /** Where a committed transaction sits. */
 export interface TxLocation {
@@ -9,6 +18,13 @@ export interface TxLocation {
 }
 
 const txLocationSchema = t.struct({ height: t.uint(), index: t.uint() })
+const genesisRecordSchema = t.struct({ validators: t.array(validatorSchema), stateRoot: t.bytes({ length: 32 }) })
+
+/** What consensus starts from: recorded at the first start, so replays begin from it. */
+export interface GenesisRecord {
+  validators: Validator[]
+  stateRoot: Uint8Array
+}
 
 function heightKey(prefix: string, height: number): string {
   // Zero-padded so that LevelDB's byte order is height order.
@@ -87,6 +103,36 @@ export class BlockStore {
   async txLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
     const bytes = await this.db.get(`t:${toHex(txHash)}`)
     return bytes === undefined ? undefined : decode(txLocationSchema, bytes)
+  }
+
+  /** The genesis validator set and state root, as consensus first started from them. */
+  async genesis(): Promise<GenesisRecord | undefined> {
+    const bytes = await this.db.get('meta:genesis')
+    return bytes === undefined ? undefined : decode(genesisRecordSchema, bytes)
+  }
+
+  async saveGenesis(record: GenesisRecord): Promise<void> {
+    await this.db.put('meta:genesis', encode(genesisRecordSchema, record), { sync: true })
+  }
+
+  /**
+   * The application's results for block `height`, saved after execution and before
+   * the application commits, so a restart can feed them back to consensus
+   * without executing the block again. Not consensus data: stored as JSON.
+   */
+  async saveResults(height: number, response: FinalizeBlockResponse): Promise<void> {
+    const json = JSON.stringify(response, (_k, v: unknown) => (v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString('hex') } : v))
+    await this.db.put(heightKey('r:', height), new TextEncoder().encode(json), { sync: true })
+  }
+
+  async results(height: number): Promise<FinalizeBlockResponse | undefined> {
+    const bytes = await this.db.get(heightKey('r:', height))
+    if (bytes === undefined) return undefined
+    return JSON.parse(new TextDecoder().decode(bytes), (_k, v: unknown) => {
+      if (typeof v === 'object' && v !== null && '$bytes' in v)
+        return Uint8Array.from(Buffer.from(String((v as { $bytes: string }).$bytes), 'hex'))
+      return v
+    }) as FinalizeBlockResponse
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,50 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { buildTransfer } from '@terrane/chain'
+import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
+import { startNode, writeDevnet, loadNodeConfig, type TerraneNode } from '../src/index.ts'
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+test('a one-validator node commits blocks and a transfer, and resumes after a restart', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'terrane-node-'))
+  let node: TerraneNode | undefined
+  try {
+    const layout = await writeDevnet({ dir, validators: 1, genesisTimeMs: Date.now(), basePort: 0 })
+    const home = (layout.nodes[0] as { home: string }).home
+    const config = await loadNodeConfig(home, { p2p: { listen: '/ip4/127.0.0.1/tcp/0' }, api: { port: 0 } })
+    node = await startNode({ config, logger: pino({ level: 'silent' }) })
+    await waitFor(() => node!.blockStore.height >= 3, 20_000, 'three blocks')
+
+    const faucet = layout.faucets[0]!
+    const to = accountIdOfPublicKey(seedSigner(new Uint8Array(32).fill(42)).publicKey)
+    const tx = buildTransfer({ chainId: layout.chainId, signer: faucet, to, amountMicro: 12_345n, nonce: 0 }, node.app.txBodySchema)
+    const result = node.submitTx(tx)
+    assert.equal(result.accepted, true)
+    await waitFor(() => node!.app.account(to).balanceMicro === 12_345n, 20_000, 'the transfer to commit')
+    await node.stop()
+    const heightBefore = node.blockStore.height
+    const { height: appHeightBefore, stateRoot: rootBefore } = node.app.info()
+    node = undefined
+
+    node = await startNode({ config, logger: pino({ level: 'silent' }) })
+    assert.ok(node.blockStore.height >= heightBefore)
+    assert.equal(node.app.account(to).balanceMicro, 12_345n)
+    // The state committed before the stop is the state the restarted node built on.
+    assert.deepEqual((await node.blockStore.results(appHeightBefore))?.stateRoot, rootBefore)
+    await waitFor(() => node!.blockStore.height >= heightBefore + 2, 20_000, 'blocks after the restart')
+  } finally {
+    await node?.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
