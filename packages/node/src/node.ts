@@ -145,15 +145,15 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
     stops.push(() => p2p.stop())
 
     const blockListeners = new Set<(block: Block, commit: Commit, results: FinalizeBlockResponse) => void>()
-    let driver: ConsensusDriver | undefined
     const reactor = new ConsensusReactor({
       p2p,
-      driver: () => driver as ConsensusDriver,
+      // Called only after start, once `driver` below exists.
+      driver: () => driver,
       blockStore,
       log: (message, context) => logger.debug(context ?? {}, message),
     })
     let lastBlockTimeMs = 0
-    driver = new ConsensusDriver(
+    const driver: ConsensusDriver = new ConsensusDriver(
       {
         consensus,
         app,
@@ -192,7 +192,7 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
     await reactor.start()
     stops.push(() => reactor.stop())
     await driver.start(records)
-    stops.push(() => (driver as ConsensusDriver).stop())
+    stops.push(() => driver.stop())
     p2p.on('peer:connect', () => metrics.peers.set(p2p.peers().length))
     p2p.on('peer:disconnect', () => metrics.peers.set(p2p.peers().length))
     logger.info(
@@ -206,12 +206,11 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       'Started node',
     )
 
-    const d = driver
     return {
       config,
       genesis,
       app,
-      driver: d,
+      driver,
       mempool,
       blockStore,
       p2p,
