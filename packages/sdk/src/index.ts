@@ -1,1 +1,6 @@
-export {}
+export { TerraneClient, createClient, type ClientInit, type PageInit } from './client.ts'
+export { subscribeEvents, type EventStream, type EventStreamInit } from './stream.ts'
+export { verifyStateProof, verifyTxInclusion, registerStateProofVerifier, type StateProofVerifier, type ProofVerdict } from './verify.ts'
+export { MultisigSession, type MultisigPolicy } from './multisig.ts'
+export { SdkError, type SdkErrorCode } from './errors.ts'
+export type * from '@terrane/api/schemas'
