@@ -55,3 +55,4 @@ export {
   type TxBody,
   type TxEnvelope,
 } from './tx.ts'
+export { stateStoreAdapter, type StateStoreLike } from './state-store.ts'

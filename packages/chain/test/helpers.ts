@@ -7,6 +7,7 @@ import {
   signTx,
   type ChainApp,
   type ChainAppInit,
+  type ChainStore,
   type FinalizeBlockRequest,
   type FinalizeBlockResponse,
   type Msg,
@@ -83,18 +84,22 @@ export class Harness {
   height = 0
   timeMs = 1_000_000
   lastCommitVotes: FinalizeBlockRequest['lastCommitVotes'] = []
-  readonly store = new MemoryChainStore()
+  readonly store: ChainStore
   readonly nonces = new Map<string, number>()
 
   constructor(
     readonly fx: Fixture,
     init: Partial<ChainAppInit> = {},
   ) {
-    this.app = createChainApp({ genesis: parseGenesis(fx.genesisJson), store: this.store, ...init })
-    this.genesisValidators = this.app.initChain().validators
+    this.store = init.store ?? new MemoryChainStore()
+    this.app = createChainApp({ genesis: parseGenesis(fx.genesisJson), ...init, store: this.store })
+    const init0 = this.app.initChain()
+    this.genesisValidators = init0.validators
+    this.genesisRoot = init0.stateRoot
   }
 
   readonly genesisValidators: Validator[]
+  readonly genesisRoot: Uint8Array
 
   async block(txs: Uint8Array[], init: BlockInit = {}): Promise<FinalizeBlockResponse> {
     this.height++
