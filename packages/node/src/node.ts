@@ -6,7 +6,9 @@ import { toHex } from '@terrane/codec'
 import { accountIdOfPublicKey, createVerifierPool, seedSigner, type VerifierPool } from '@terrane/crypto'
 import { createConsensus, devnetTimeouts, PrivValidator, type Block, type Commit, type FinalizeBlockResponse } from '@terrane/consensus'
 import { createP2PNode, type P2PNode } from '@terrane/p2p'
+import { createApiServer, type ApiServerInit } from '@terrane/api'
 import type { NodeConfig } from './config.ts'
+import { NodeApiBackend } from './api-backend.ts'
 import { ConsensusDriver, systemDriverClock, type DriverClock } from './consensus/driver.ts'
 import { ConsensusReactor } from './consensus/reactor.ts'
 import { readNodeGenesis, type NodeGenesis } from './genesis.ts'
@@ -41,10 +43,14 @@ export interface TerraneNodeInit {
   modules?: readonly ChainModule[]
   emissionSinks?: readonly EmissionSink[]
   clock?: DriverClock
+  /** API server options (keys, limits); the port and host come from `config.api`. */
+  api?: ApiServerInit
 }
 
 /** Everything a running node holds; what the API, the CLI and tests use. */
 export interface TerraneNode {
+  /** Base URL of the HTTP API (REST /v1, GraphQL /graphql, WebSocket /v1/ws, /metrics). */
+  readonly apiUrl: string
   readonly config: NodeConfig
   readonly genesis: NodeGenesis
   readonly app: ChainApp
@@ -61,6 +67,8 @@ export interface TerraneNode {
   submitTx(tx: Uint8Array): ReturnType<TxGossip['submit']>
   /** Calls `listener` for every committed block; returns an unsubscribe function. */
   onBlock(listener: (block: Block, commit: Commit, results: FinalizeBlockResponse) => void): () => void
+  /** Calls `listener` when consensus enters a new round or step; returns an unsubscribe function. */
+  onRound(listener: (height: number, round: number, step: string) => void): () => void
   stop(): Promise<void>
 }
 
@@ -145,6 +153,7 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
     stops.push(() => p2p.stop())
 
     const blockListeners = new Set<(block: Block, commit: Commit, results: FinalizeBlockResponse) => void>()
+    const roundListeners = new Set<(height: number, round: number, step: string) => void>()
     const reactor = new ConsensusReactor({
       p2p,
       // Called only after start, once `driver` below exists.
@@ -180,6 +189,7 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
           onRound: (height, round, step) => {
             metrics.round.set(round)
             logger.debug({ height, round, step }, 'Entered step')
+            for (const listener of roundListeners) listener(height, round, step)
           },
           onRejected: (reason, type) => metrics.consensusRejectedTotal.inc({ reason, event: type }),
         },
@@ -206,7 +216,8 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       'Started node',
     )
 
-    return {
+    const node: TerraneNode = {
+      apiUrl: '',
       config,
       genesis,
       app,
@@ -227,8 +238,20 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
         blockListeners.add(listener)
         return () => blockListeners.delete(listener)
       },
+      onRound: (listener) => {
+        roundListeners.add(listener)
+        return () => roundListeners.delete(listener)
+      },
       stop: stopAll,
     }
+    const backend = new NodeApiBackend(node, store, logger)
+    await backend.start()
+    const api = await createApiServer({ backend, registry: metrics.registry }, { ...init.api })
+    const apiUrl = await api.start({ host: config.api.host, port: config.api.port })
+    stops.push(() => api.stop())
+    ;(node as { apiUrl: string }).apiUrl = apiUrl
+    logger.info({ apiUrl }, 'Serving the API')
+    return node
   } catch (err) {
     await stopAll()
     throw err

@@ -245,6 +245,13 @@ export class Mempool {
     }
   }
 
+  /** Drops every pooled tx (an operator's unsafe action); returns how many were dropped. */
+  clear(): number {
+    const count = this.byHash.size
+    for (const entry of [...this.byHash.values()]) this.remove(entry, 'evicted')
+    return count
+  }
+
   /** Every pooled tx, for gossip to a new peer or an inspection API. */
   entries(): Array<{ hash: Uint8Array; sender: Uint8Array; nonce: number; fee: bigint; tx: Uint8Array; ready: boolean }> {
     const out = []
