@@ -2,7 +2,16 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { accountIdOfPublicKey, type Signer } from '@terrane/crypto'
-import { createChainApp, MemoryChainStore, parseGenesis, signTx, type ChainApp, type FinalizeBlockRequest, type Msg } from '../src/index.ts'
+import {
+  capPowers,
+  createChainApp,
+  MemoryChainStore,
+  parseGenesis,
+  signTx,
+  type ChainApp,
+  type FinalizeBlockRequest,
+  type Msg,
+} from '../src/index.ts'
 import { addressOf, chainId, fixture, TRN } from './helpers.ts'
 
 const fx = fixture({
@@ -154,6 +163,28 @@ describe('state machine properties', () => {
         assert.deepEqual(a.info(), b.info())
       }),
       { numRuns: 25, seed: 20261124 },
+    )
+  })
+
+  it('capPowers: with 4+ validators nobody keeps a third of the power, nobody gains, nobody drops to 0', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 1_000_000_000 }), { minLength: 4, maxLength: 150 }),
+        fc.integer({ min: 1000, max: 3333 }),
+        (powers, capBps) => {
+          const capped = capPowers(powers, capBps)
+          const total = capped.reduce((a, b) => a + b, 0)
+          capped.forEach((p, i) => {
+            assert.ok(3 * p < total)
+            assert.ok(p >= 1 && p <= (powers[i] as number))
+          })
+          // Order by power is preserved (a cap never reorders validators).
+          for (let i = 0; i < powers.length; i++)
+            for (let j = 0; j < powers.length; j++)
+              if ((powers[i] as number) >= (powers[j] as number)) assert.ok((capped[i] as number) >= (capped[j] as number))
+        },
+      ),
+      { numRuns: 300, seed: 7 },
     )
   })
 })

@@ -41,8 +41,8 @@ export interface ActiveMember {
  * Repeat until stable: cap = floor(total * capBps / 10000) (at least 1); every
  * power above cap becomes cap. The total shrinks at every round that changes
  * something, so it terminates; at the fixed point max <= capBps/10000 * total
- * < total / 3. With fewer than ceil(10000 / capBps) + 1 validators no such cap
- * exists (n validators at the cap would sum to more than the total): the
+ * < total / 3. With at most floor(10000 / capBps) validators no such cap exists
+ * (n powers at most capBps/10000 of the total cannot add up to the total): the
  * powers are then made equal to the smallest one, the best a set that small can do.
  */
 export function capPowers(powers: readonly number[], capBps: number): number[] {
