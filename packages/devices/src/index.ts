@@ -1,0 +1,60 @@
+export {
+  attestationReasons,
+  attestationErrorCode,
+  devicesErrorCodes,
+  devicesErrorCodeOfLog,
+  DevicesError,
+  type DevicesErrorCode,
+} from './errors.ts'
+export { defaultDevicesParams, parseDevicesGenesis, type DevicesGenesis } from './genesis.ts'
+export { devicesKeys, indexCellOf } from './keys.ts'
+export {
+  devicesModule,
+  isValidLocation,
+  manufacturersMax,
+  nonceExpiriesPerBlockMax,
+  certificateFingerprint,
+  type DevicesModuleInit,
+} from './module.ts'
+export {
+  allDeviceStatuses,
+  cellQueryCellsMax,
+  committedModuleStore,
+  deviceById,
+  devicesByOwner,
+  devicesInCell,
+  deviceStatus,
+  devicesParams,
+  feesCollectedMicro,
+  firmwareReleases,
+  manufacturers,
+  type DeviceView,
+  type ManufacturerView,
+} from './queries.ts'
+export {
+  bootEventsMax,
+  bootReportBodySchema,
+  bootReportSigningBytes,
+  bootReportTag,
+  capabilitiesSchema,
+  devicesMessages,
+  indexResolution,
+  locationResolution,
+  onboardingBodySchema,
+  onboardingNonce,
+  onboardingNonceTag,
+  onboardingRequestSchema,
+  onboardingSignatureKind,
+  radioBands,
+  revocationsPerManufacturerMax,
+  rootsPerManufacturerMax,
+  type BootReportBody,
+  type Capabilities,
+  type DevicesParams,
+  type DeviceState,
+  type FirmwareRelease,
+  type OnboardingBody,
+  type OnboardingRequest,
+  type RadioBand,
+} from './schemas.ts'
+export { deviceStatusReasons, statusOf, type DeviceStatus, type DeviceStatusReason } from './status.ts'
