@@ -1,1 +1,85 @@
-export {}
+/**
+ * @terrane/service: proof-of-service. Uptime from signed heartbeats, quality probes over libp2p,
+ * countersigned delivery receipts, plausibility bounds, and the per-device per-epoch score.
+ * Everything is deterministic except probe-runner.ts (network, clock, nonces).
+ */
+export { ServiceError, serviceErrorCodes, type ServiceErrorCode } from './errors.ts'
+export {
+  acceptHeartbeats,
+  uptimeOfEpoch,
+  uptimeSlotsMax,
+  type EpochWindow,
+  type HeartbeatRejectReason,
+  type HeartbeatsVerdict,
+  type ReceivedHeartbeat,
+  type Uptime,
+  type UptimeGap,
+} from './uptime.ts'
+export {
+  checkSpeedSample,
+  deviceClasses,
+  speedScore,
+  type DeviceClass,
+  type SampleRejectReason,
+  type SampleVerdict,
+  type SpeedSample,
+  type SpeedScore,
+  type SpeedScoreInit,
+} from './plausibility.ts'
+export {
+  countersignReceipt,
+  deliveryReceiptSchema,
+  receiptBytes,
+  receiptCountersignBytes,
+  receiptId,
+  ReceiptLedger,
+  receiptLedgerEntriesMax,
+  receiptUnits,
+  signedReceiptSchema,
+  signReceiptAsCustomer,
+  verifyReceipt,
+  type DeliveryReceipt,
+  type ReceiptRejectReason,
+  type ReceiptUnit,
+  type ReceiptVerdict,
+  type SignedReceipt,
+} from './receipt.ts'
+export {
+  answerProbe,
+  checkProbeResponse,
+  decodeProbeRequest,
+  decodeProbeResponse,
+  encodeProbeRequest,
+  encodeProbeResponse,
+  probeBatchResultsMax,
+  probeBatchSchema,
+  probeFailures,
+  probeNonceBytes,
+  probePayload,
+  probePayloadBytesMax,
+  probeRequestSchema,
+  probeResponseSchema,
+  probeResultSchema,
+  probeSigningBytes,
+  signedProbeBatchSchema,
+  signProbeBatch,
+  slaFiguresOf,
+  verifyProbeBatch,
+  type ProbeBatch,
+  type ProbeFailure,
+  type ProbeRequest,
+  type ProbeResponse,
+  type ProbeResult,
+  type SignedProbeBatch,
+  type SlaFigures,
+} from './probe.ts'
+export {
+  createProber,
+  probeProtocol,
+  startProbeResponder,
+  type Prober,
+  type ProberInit,
+  type ProbeResponderInit,
+  type ProbeTarget,
+} from './probe-runner.ts'
+export { rewardWeight, serviceScore, type ServiceScore, type ServiceScoreInit, type ServiceScoreInput } from './score.ts'
