@@ -20,3 +20,7 @@ for (const n of names) {
   refs.push({ path: `packages/${n}` })
 }
 fs.writeFileSync('tsconfig.json', JSON.stringify({ files: [], references: refs }, null, 2) + '\n')
+
+// Keep the generated files in the house format (npm run lint checks it).
+import { execFileSync } from 'node:child_process'
+execFileSync(process.execPath, [new URL('../node_modules/prettier/bin/prettier.cjs', import.meta.url).pathname, '--write', '--log-level', 'warn', 'tsconfig.json', 'packages/*/tsconfig.json'], { stdio: 'inherit' })
