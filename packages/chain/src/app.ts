@@ -11,6 +11,8 @@ import type { BlockContext, ChainModule, EmissionSink, TxContext } from './modul
 import { paramsSchema, type ChainParams } from './params.ts'
 import {
   accountSchema,
+  addressListSchema,
+  redelegationPairsSchema,
   delegationSchema,
   escrowSchema,
   metaSchema,
@@ -27,7 +29,7 @@ import {
   type Unbonding,
   type ValidatorRecord,
 } from './schemas.ts'
-import { BlockState, keyOf } from './state.ts'
+import { BlockState, keyBytes, keyOf } from './state.ts'
 import { Staking } from './modules/staking.ts'
 import type { ChainStore } from './store.ts'
 import { decodeTx, multisigAddress, txBodySchema, type DecodedTx, type TxBody } from './tx.ts'
@@ -597,7 +599,19 @@ export function createChainApp(init: ChainAppInit): ChainApp {
       }
       if (tokens !== pools.stakedMicro) violations.push(`staked pool ${pools.stakedMicro} != validator tokens ${tokens}`)
       let unbonding = 0n
-      for (const [, u] of state.scan(unbondingSchema, keyOf(prefixes.unbonding))) for (const e of u.entries) unbonding += e.balanceMicro
+      for (const [k, u] of state.scan(unbondingSchema, keyOf(prefixes.unbonding))) {
+        for (const e of u.entries) unbonding += e.balanceMicro
+        const index = state.get(addressListSchema, keys.unbondingByValidator(idAt(k, 21)))?.addresses ?? []
+        if (!index.some((a) => bytesEqual(a, idAt(k, 1)))) violations.push(`unbonding ${hex(keyBytes(k))} missing from its validator index`)
+      }
+      for (const [k] of state.scan(redelegationSchema, keyOf(prefixes.redelegation))) {
+        const [delegator, source, destination] = [idAt(k, 1), idAt(k, 21), idAt(k, 41)]
+        const pairs = state.get(redelegationPairsSchema, keys.redelegationBySource(source))?.pairs ?? []
+        if (!pairs.some((p) => bytesEqual(p.delegator, delegator) && bytesEqual(p.destination, destination)))
+          violations.push(`redelegation ${hex(keyBytes(k))} missing from its source index`)
+        const into = state.get(addressListSchema, keys.redelegationInto(delegator, destination))?.addresses ?? []
+        if (!into.some((a) => bytesEqual(a, source))) violations.push(`redelegation ${hex(keyBytes(k))} missing from its destination index`)
+      }
       if (unbonding !== pools.unbondingMicro) violations.push(`unbonding pool ${pools.unbondingMicro} != entries ${unbonding}`)
       if (claims > pools.rewardsMicro) violations.push(`reward claims ${claims} exceed the rewards pool ${pools.rewardsMicro}`)
       return { isOk: violations.length === 0, violations }

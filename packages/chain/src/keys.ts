@@ -16,9 +16,10 @@ export const prefixes = {
   consensusIndex: 0x11, // || consensus address(20)         -> { operator }
   delegation: 0x12, // || delegator(20) || validator(20)    -> Delegation
   unbonding: 0x13, // || delegator(20) || validator(20)     -> Unbonding
-  unbondingByValidator: 0x14, // || validator || delegator  -> marker
+  unbondingByValidator: 0x14, // || validator               -> delegators with unbonding entries from it
   redelegation: 0x15, // || delegator || source || destination -> Redelegation
-  redelegationBySource: 0x16, // || source || delegator || destination -> marker
+  redelegationBySource: 0x16, // || source                  -> (delegator, destination) pairs redelegating from it
+  redelegationInto: 0x1c, // || delegator || destination    -> sources with maturing redelegations into it
   unbondingQueue: 0x17, // || completion height(8)          -> pairs maturing then
   redelegationQueue: 0x18, // || completion height(8)       -> triples maturing then
   signingInfo: 0x19, // || consensus address(20)            -> SigningInfo
@@ -40,18 +41,12 @@ export const keys = {
   delegationsOf: (delegator: Uint8Array): Key => keyOf(prefixes.delegation, delegator),
   unbonding: (delegator: Uint8Array, validator: Uint8Array): Key => keyOf(prefixes.unbonding, delegator, validator),
   unbondingsOf: (delegator: Uint8Array): Key => keyOf(prefixes.unbonding, delegator),
-  unbondingByValidator: (validator: Uint8Array, delegator?: Uint8Array): Key =>
-    delegator === undefined ? keyOf(prefixes.unbondingByValidator, validator) : keyOf(prefixes.unbondingByValidator, validator, delegator),
+  unbondingByValidator: (validator: Uint8Array): Key => keyOf(prefixes.unbondingByValidator, validator),
   redelegation: (delegator: Uint8Array, source: Uint8Array, destination: Uint8Array): Key =>
     keyOf(prefixes.redelegation, delegator, source, destination),
   redelegationsOf: (delegator: Uint8Array): Key => keyOf(prefixes.redelegation, delegator),
-  redelegationBySource: (source: Uint8Array, delegator?: Uint8Array, destination?: Uint8Array): Key =>
-    keyOf(
-      prefixes.redelegationBySource,
-      source,
-      ...(delegator === undefined ? [] : [delegator]),
-      ...(destination === undefined ? [] : [destination]),
-    ),
+  redelegationBySource: (source: Uint8Array): Key => keyOf(prefixes.redelegationBySource, source),
+  redelegationInto: (delegator: Uint8Array, destination: Uint8Array): Key => keyOf(prefixes.redelegationInto, delegator, destination),
   unbondingQueue: (height: number): Key => keyOf(prefixes.unbondingQueue, heightKey(height)),
   redelegationQueue: (height: number): Key => keyOf(prefixes.redelegationQueue, heightKey(height)),
   signingInfo: (consensusAddress: Uint8Array): Key => keyOf(prefixes.signingInfo, consensusAddress),

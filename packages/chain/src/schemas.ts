@@ -96,7 +96,9 @@ export const redelegationSchema = t.struct({
 })
 export type Redelegation = Infer<typeof redelegationSchema>
 
-export const markerSchema = t.struct({})
+/** Index records: the consensus path never depends on prefix iteration (the sparse-Merkle store hashes keys). */
+export const addressListSchema = t.struct({ addresses: t.array(address) })
+export const redelegationPairsSchema = t.struct({ pairs: t.array(t.struct({ delegator: address, destination: address })) })
 
 export const unbondingQueueSchema = t.struct({ pairs: t.array(t.struct({ delegator: address, validator: address })) })
 export const redelegationQueueSchema = t.struct({

@@ -19,8 +19,8 @@ function keyString(key: Uint8Array): string {
  * Execution reads are synchronous, the StateStore's are not: on a fresh store
  * (version 0) the adapter keeps a mirror of every committed key in memory (it has
  * seen every write), which also serves prefix iteration. Reopening a non-empty
- * store needs `getSync` from the StateStore, and then prefix iteration (slashing
- * of unbonding entries, delegator queries) is unavailable: CHAIN_BAD_STATE.
+ * store needs `getSync` from the StateStore; prefix iteration (delegator queries,
+ * checkInvariants; never execution) is then unavailable: CHAIN_BAD_STATE.
  */
 export function stateStoreAdapter(store: StateStoreLike): ChainStore {
   const mirror = store.version === 0 ? new Map<string, Uint8Array>() : undefined

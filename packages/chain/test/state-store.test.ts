@@ -2,7 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createMemoryStateStore, verifyProof } from '@terrane/state'
 import type { Signer } from '@terrane/crypto'
-import { createChainApp, keys, parseGenesis, stateStoreAdapter, ChainError } from '../src/index.ts'
+import { accountIdOfPublicKey } from '@terrane/crypto'
+import { createChainApp, keys, parseGenesis, stateStoreAdapter, ChainError, MemoryChainStore, type ChainStore } from '../src/index.ts'
 import { keyBytes } from '../src/state.ts'
 import { addressOf, fixture, Harness, TRN } from './helpers.ts'
 
@@ -65,5 +66,37 @@ describe('over the @terrane/state StateStore', () => {
       () => stateStoreAdapter(stateStore),
       (e: unknown) => e instanceof ChainError && e.code === 'CHAIN_BAD_STATE',
     )
+  })
+
+  it('executes blocks (undelegation, redelegation, double-sign slashing, maturity) without prefix iteration', async () => {
+    const inner = new MemoryChainStore()
+    const noScan: ChainStore = {
+      get: (k) => inner.get(k),
+      iterate: () => {
+        throw new Error('execution must not iterate')
+      },
+      root: () => inner.root(),
+      stage: (w) => inner.stage(w),
+      commit: () => inner.commit(),
+    }
+    const fx = fixture()
+    const h = new Harness(fx, { store: noScan })
+    const [alice] = fx.users as [Signer]
+    const [v0, v1, v2] = fx.operators.map(addressOf) as [Uint8Array, Uint8Array, Uint8Array]
+    await h.block([h.tx(alice, [{ type: 'staking/delegate', validator: v0, amountMicro: 30n * TRN }])])
+    await h.block([
+      h.tx(alice, [{ type: 'staking/undelegate', validator: v0, amountMicro: 5n * TRN }]),
+      h.tx(alice, [{ type: 'staking/redelegate', source: v0, destination: v1, amountMicro: 5n * TRN }]),
+    ])
+    const transitive = await h.block([h.tx(alice, [{ type: 'staking/redelegate', source: v1, destination: v2, amountMicro: TRN }])])
+    assert.equal(transitive.txResults[0]?.code, 20)
+    const cons0 = accountIdOfPublicKey((fx.consensus[0] as Signer).publicKey)
+    await h.block([], {
+      misbehavior: [{ kind: 'duplicate-vote', validator: cons0, height: 2, timeMs: 0, validatorPower: 1, totalPower: 4 }],
+    })
+    assert.equal(h.app.validator(v1)?.tokensMicro, 100n * TRN + 4_750_000n)
+    await h.blocks(20)
+    const after = await h.block([h.tx(alice, [{ type: 'staking/redelegate', source: v1, destination: v2, amountMicro: TRN }])])
+    assert.equal(after.txResults[0]?.code, 0, after.txResults[0]?.log)
   })
 })

@@ -2,12 +2,13 @@ import { accountIdOfPublicKey, isValidPublicKey } from '@terrane/crypto'
 import type { FinalizeBlockRequest, ValidatorUpdate } from '../abci.ts'
 import { bytesEqual, hex, type Core } from '../core.ts'
 import { ChainError } from '../errors.ts'
-import { idAt, keys } from '../keys.ts'
+import { keys } from '../keys.ts'
 import {
   activeSetSchema,
   consensusIndexSchema,
   delegationSchema,
-  markerSchema,
+  addressListSchema,
+  redelegationPairsSchema,
   redelegationQueueSchema,
   redelegationSchema,
   rewardScale,
@@ -103,6 +104,32 @@ export class Staking {
 
   activeSet(): ActiveSet {
     return this.core.state.get(activeSetSchema, keys.activeSet()) ?? { validators: [] }
+  }
+
+  // ---------------------------------------------------------------- index records (sorted, unique)
+
+  private addToList(key: string, address: Uint8Array): void {
+    const list = this.core.state.get(addressListSchema, key)?.addresses ?? []
+    if (list.some((a) => bytesEqual(a, address))) return
+    this.core.state.set(addressListSchema, key, { addresses: [...list, address].sort((a, b) => Buffer.compare(a, b)) })
+  }
+
+  private removeFromList(key: string, address: Uint8Array): void {
+    const list = this.core.state.get(addressListSchema, key)?.addresses ?? []
+    const left = list.filter((a) => !bytesEqual(a, address))
+    if (left.length === list.length) return
+    if (left.length === 0) this.core.state.delete(key)
+    else this.core.state.set(addressListSchema, key, { addresses: left })
+  }
+
+  private redelegationPairs(source: Uint8Array): Array<{ delegator: Uint8Array; destination: Uint8Array }> {
+    return this.core.state.get(redelegationPairsSchema, keys.redelegationBySource(source))?.pairs ?? []
+  }
+
+  private setRedelegationPairs(source: Uint8Array, pairs: Array<{ delegator: Uint8Array; destination: Uint8Array }>): void {
+    const key = keys.redelegationBySource(source)
+    if (pairs.length === 0) this.core.state.delete(key)
+    else this.core.state.set(redelegationPairsSchema, key, { pairs })
   }
 
   // ---------------------------------------------------------------- messages
@@ -215,7 +242,7 @@ export class Staking {
         { creationHeight: this.core.height, completionHeight, initialMicro: amountMicro, balanceMicro: amountMicro },
       ],
     })
-    this.core.state.set(markerSchema, keys.unbondingByValidator(operator, delegator), {})
+    this.addToList(keys.unbondingByValidator(operator), delegator)
     const qk = keys.unbondingQueue(completionHeight)
     const q = this.core.state.get(unbondingQueueSchema, qk) ?? { pairs: [] }
     this.core.state.set(unbondingQueueSchema, qk, { pairs: [...q.pairs, { delegator, validator: operator }] })
@@ -232,10 +259,8 @@ export class Staking {
     const dst = this.mustValidator(destination)
     this.mustValidator(source)
     // Cosmos SDK: no transitive redelegation while stake redelegated into `source` is still slashable.
-    for (const [k, r] of this.core.state.scan(redelegationSchema, keys.redelegationsOf(delegator))) {
-      if (bytesEqual(idAt(k, 41), source) && r.entries.length > 0)
-        throw new ChainError('CHAIN_REDELEGATION_TRANSITIVE', 'stake redelegated into the source is still maturing')
-    }
+    if (this.core.state.get(addressListSchema, keys.redelegationInto(delegator, source)) !== undefined)
+      throw new ChainError('CHAIN_REDELEGATION_TRANSITIVE', 'stake redelegated into the source is still maturing')
     const key = keys.redelegation(delegator, source, destination)
     const red = this.core.state.get(redelegationSchema, key) ?? { entries: [] }
     if (red.entries.length >= this.params.unbondingEntriesMax)
@@ -246,7 +271,15 @@ export class Staking {
     this.core.state.set(redelegationSchema, key, {
       entries: [...red.entries, { creationHeight: this.core.height, completionHeight, initialMicro: amountMicro, sharesDst }],
     })
-    this.core.state.set(markerSchema, keys.redelegationBySource(source, delegator, destination), {})
+    const pairs = this.redelegationPairs(source)
+    if (!pairs.some((p) => bytesEqual(p.delegator, delegator) && bytesEqual(p.destination, destination)))
+      this.setRedelegationPairs(
+        source,
+        [...pairs, { delegator, destination }].sort(
+          (a, b) => Buffer.compare(a.delegator, b.delegator) || Buffer.compare(a.destination, b.destination),
+        ),
+      )
+    this.addToList(keys.redelegationInto(delegator, destination), source)
     const qk = keys.redelegationQueue(completionHeight)
     const q = this.core.state.get(redelegationQueueSchema, qk) ?? { triples: [] }
     this.core.state.set(redelegationQueueSchema, qk, { triples: [...q.triples, { delegator, source, destination }] })
@@ -395,8 +428,7 @@ export class Staking {
     const fraction = BigInt(fractionBps)
     let burned = 0n
     if (includeEntries) {
-      for (const [k] of this.core.state.scan(markerSchema, keys.unbondingByValidator(v.operator))) {
-        const delegator = idAt(k, 21)
+      for (const delegator of this.core.state.get(addressListSchema, keys.unbondingByValidator(v.operator))?.addresses ?? []) {
         const uk = keys.unbonding(delegator, v.operator)
         const ub = this.core.state.get(unbondingSchema, uk)
         if (ub === undefined) continue
@@ -413,9 +445,7 @@ export class Staking {
           burned += slashed
         }
       }
-      for (const [k] of this.core.state.scan(markerSchema, keys.redelegationBySource(v.operator))) {
-        const delegator = idAt(k, 21)
-        const destination = idAt(k, 41)
+      for (const { delegator, destination } of this.redelegationPairs(v.operator)) {
         const rk = keys.redelegation(delegator, v.operator, destination)
         const red = this.core.state.get(redelegationSchema, rk)
         if (red === undefined) continue
@@ -527,7 +557,7 @@ export class Staking {
       }
       if (left.length === 0) {
         this.core.state.delete(uk)
-        this.core.state.delete(keys.unbondingByValidator(validator, delegator))
+        this.removeFromList(keys.unbondingByValidator(validator), delegator)
       } else this.core.state.set(unbondingSchema, uk, { entries: left })
     }
     this.core.state.delete(uq)
@@ -539,7 +569,11 @@ export class Staking {
       const left = red.entries.filter((e) => e.completionHeight > h)
       if (left.length === 0) {
         this.core.state.delete(rk)
-        this.core.state.delete(keys.redelegationBySource(source, delegator, destination))
+        this.setRedelegationPairs(
+          source,
+          this.redelegationPairs(source).filter((p) => !(bytesEqual(p.delegator, delegator) && bytesEqual(p.destination, destination))),
+        )
+        this.removeFromList(keys.redelegationInto(delegator, destination), source)
       } else this.core.state.set(redelegationSchema, rk, { entries: left })
     }
     this.core.state.delete(rq)
