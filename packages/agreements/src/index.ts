@@ -1,1 +1,46 @@
-export {}
+/**
+ * @terrane/agreements: service agreements as the chain module 'agreements': SLA terms, escrow,
+ * optional provider bond, a staked prober registry, automatic settlement at epoch boundaries,
+ * disputes on signed evidence, and an end-to-end scenario for devnets.
+ */
+export { AgreementError, agreementRejectReasons, agreementRejectReasonOf, type AgreementRejectReason } from './errors.ts'
+export {
+  agreementSchema,
+  agreementsMessages,
+  agreementsParamsSchema,
+  agreementStatuses,
+  defaultAgreementsParams,
+  figuresPerSubmissionMax,
+  figuresRecordSchema,
+  figuresSchema,
+  proberSchema,
+  recentSettlementsMax,
+  settlementOutcomes,
+  settlementSchema,
+  signedFiguresSchema,
+  slaTermsSchema,
+  type Agreement,
+  type AgreementsParams,
+  type AgreementStatus,
+  type Figures,
+  type FiguresRecord,
+  type ProberRecord,
+  type Settlement,
+  type SettlementOutcome,
+  type SignedFigures,
+  type SlaTerms,
+} from './schemas.ts'
+export {
+  agreementKeys,
+  agreementsModule,
+  epochOfHeight,
+  figuresSigningPayload,
+  indexBucketCount,
+  medianFigures,
+  meetsTerms,
+  signFigures,
+  type AgreementsModule,
+  type AgreementsModuleInit,
+  type SettleStats,
+} from './module.ts'
+export { readAgreement, readFigures, readProber, type RawRead } from './query.ts'

@@ -94,8 +94,9 @@ export class Harness {
     const sender = addressOf(signer)
     const k = Buffer.from(sender).toString('hex')
     const nonce = this.nonces.get(k) ?? this.app.account(sender).nonce
+    const bytes = signTx(this.app.txBodySchema, { chainId, sender, nonce, feeMicro, expiryHeight: 0, messages }, [signer])
     this.nonces.set(k, nonce + 1)
-    return signTx(this.app.txBodySchema, { chainId, sender, nonce, feeMicro, expiryHeight: 0, messages }, [signer])
+    return bytes
   }
 
   /** Runs one transaction in its own block and returns its result. */

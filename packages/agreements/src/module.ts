@@ -1,0 +1,494 @@
+import { encode, t } from '@terrane/codec'
+import { accountIdOfPublicKey, signInDomain, verifyInDomain, type Signer } from '@terrane/crypto'
+import { ChainError, type BlockContext, type ChainModule, type Msg, type TxContext } from '@terrane/chain'
+import { AgreementError } from './errors.ts'
+import {
+  agreementSchema,
+  agreementsMessages,
+  agreementsParamsSchema,
+  defaultAgreementsParams,
+  figuresRecordSchema,
+  proberSchema,
+  recentSettlementsMax,
+  type Agreement,
+  type AgreementsParams,
+  type Figures,
+  type FiguresRecord,
+  type ProberRecord,
+  type Settlement,
+  type SettlementOutcome,
+  type SignedFigures,
+  type SlaTerms,
+} from './schemas.ts'
+
+const u64Max = (1n << 64n) - 1n
+/** Buckets of the active-agreement index: ids are spread by id % indexBucketCount. */
+export const indexBucketCount = 256
+const bucketSchema = t.struct({ ids: t.array(t.uint()) })
+const seqSchema = t.struct({ next: t.uint() })
+
+function u64Key(n: number): string {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64BE(BigInt(n))
+  return b.toString('latin1')
+}
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+}
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0
+}
+
+/** Store keys inside the module's scope. */
+export const agreementKeys = {
+  params: 'params',
+  seq: 'seq',
+  agreement: (id: number): string => 'a/' + u64Key(id),
+  bucket: (id: number): string => 'i/' + String.fromCharCode(id % indexBucketCount),
+  figures: (epoch: number, id: number): string => 'f/' + u64Key(epoch) + u64Key(id),
+  prober: (address: Uint8Array): string => 'p/' + latin1(address),
+}
+
+/** The epoch a height belongs to: epoch k holds heights (k-1)E+1 .. kE. */
+export function epochOfHeight(height: number, epochBlocks: number): number {
+  return Math.ceil(height / epochBlocks)
+}
+
+/** The bytes a prober signs for one agreement's figures (domain `{ chainId, kind: 'sla-figures' }`). */
+export function figuresSigningPayload(f: Omit<SignedFigures, 'proberKey' | 'signature'>): Uint8Array {
+  return encode(
+    t.struct({ agreementId: t.uint(), epoch: t.uint(), uptimeBps: t.uint(), latencyP95Ms: t.uint(), bandwidthKbps: t.uint() }),
+    {
+      agreementId: f.agreementId,
+      epoch: f.epoch,
+      uptimeBps: f.uptimeBps,
+      latencyP95Ms: f.latencyP95Ms,
+      bandwidthKbps: f.bandwidthKbps,
+    },
+  )
+}
+
+/** A prober signs the figures it submits and hands them to both parties: their evidence in a dispute. */
+export function signFigures(chainId: string, prober: Signer, f: Omit<SignedFigures, 'proberKey' | 'signature'>): SignedFigures {
+  return { ...f, proberKey: prober.publicKey, signature: signInDomain(prober, { chainId, kind: 'sla-figures' }, figuresSigningPayload(f)) }
+}
+
+/** Whether figures meet the terms. */
+export function meetsTerms(f: Figures, terms: SlaTerms): boolean {
+  return f.uptimeBps >= terms.uptimeBpsMin && f.latencyP95Ms <= terms.latencyP95MsMax && f.bandwidthKbps >= terms.bandwidthKbpsMin
+}
+
+/** Median per criterion (lower median) over the probers' submissions. */
+export function medianFigures(record: FiguresRecord): Figures {
+  const n = record.submissions.length
+  const mid = (n - 1) >> 1
+  const pick = (f: (s: Figures) => number) => record.submissions.map(f).sort((a, b) => a - b)[mid] as number
+  return { uptimeBps: pick((s) => s.uptimeBps), latencyP95Ms: pick((s) => s.latencyP95Ms), bandwidthKbps: pick((s) => s.bandwidthKbps) }
+}
+
+export interface AgreementsModuleInit {
+  /** Used when genesis has no `modules.agreements`. */
+  params?: Partial<AgreementsParams>
+}
+
+export interface SettleStats {
+  epoch: number
+  settled: number
+  ended: number
+}
+
+/** What the module exposes beyond ChainModule (for benchmarks and tests). */
+export interface AgreementsModule extends ChainModule {
+  /** Settles `epoch` for every active agreement (called by endBlock at epoch boundaries). */
+  settleEpoch(ctx: BlockContext, epoch: number): SettleStats
+  /** Stats of the last settlement run. */
+  lastSettlement(): SettleStats | undefined
+}
+
+/**
+ * The service-agreement state machine module. Register it with `createChainApp({ modules: [agreementsModule()] })`.
+ * Events: agreement-opened, agreement-accepted, agreement-cancelled, agreement-settled, agreement-ended,
+ * prober-registered, prober-unregistered, prober-withdrawn, figures-submitted, dispute-upheld.
+ */
+export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsModule {
+  const fallback: AgreementsParams = { ...defaultAgreementsParams, ...init.params }
+  let last: SettleStats | undefined
+
+  const params = (ctx: BlockContext): AgreementsParams => ctx.store.get(agreementsParamsSchema, agreementKeys.params) ?? fallback
+  const currentEpoch = (ctx: BlockContext): number => epochOfHeight(ctx.height, ctx.params.epochBlocks)
+
+  function load(ctx: BlockContext, id: number): Agreement {
+    const a = ctx.store.get(agreementSchema, agreementKeys.agreement(id))
+    if (a === undefined) throw new AgreementError('agreement-not-found', String(id))
+    return a
+  }
+  const save = (ctx: BlockContext, a: Agreement): void => ctx.store.set(agreementSchema, agreementKeys.agreement(a.id), a)
+
+  function indexAdd(ctx: BlockContext, id: number): void {
+    const k = agreementKeys.bucket(id)
+    const b = ctx.store.get(bucketSchema, k)?.ids ?? []
+    ctx.store.set(bucketSchema, k, { ids: [...b, id] })
+  }
+  function indexRemove(ctx: BlockContext, ids: readonly number[]): void {
+    const byBucket = new Map<string, Set<number>>()
+    for (const id of ids) {
+      const k = agreementKeys.bucket(id)
+      const s = byBucket.get(k) ?? new Set()
+      s.add(id)
+      byBucket.set(k, s)
+    }
+    for (const [k, gone] of byBucket) {
+      const b = ctx.store.get(bucketSchema, k)?.ids ?? []
+      ctx.store.set(bucketSchema, k, { ids: b.filter((id) => !gone.has(id)) })
+    }
+  }
+
+  function event(ctx: BlockContext, type: string, a: Agreement, attributes: Record<string, string> = {}): void {
+    ctx.emit({ type, attributes: { agreementId: String(a.id), status: a.status, ...attributes } })
+  }
+
+  function checkTerms(p: AgreementsParams, m: (typeof agreementsMessages.open)['parse'] extends (v: unknown) => infer T ? T : never): void {
+    if (m.pricePerEpochMicro === 0n) throw new AgreementError('zero-amount', 'price per epoch')
+    const impossible = (why: string) => new AgreementError('impossible-terms', why)
+    if (m.durationEpochs < 1) throw impossible('duration of zero epochs')
+    if (m.durationEpochs > p.durationEpochsMax) throw impossible(`duration above ${p.durationEpochsMax} epochs`)
+    if (m.pricePerEpochMicro * BigInt(m.durationEpochs) > u64Max) throw impossible('price x duration exceeds u64')
+    if (m.terms.latencyP95MsMax < p.latencyMsFloor) throw impossible(`p95 latency below ${p.latencyMsFloor} ms`)
+    if (m.terms.bandwidthKbpsMin > p.bandwidthKbpsCeiling) throw impossible(`bandwidth above ${p.bandwidthKbpsCeiling} kbps`)
+    if (m.breachesMax < 1) throw impossible('breachesMax of zero')
+    if (m.service.length === 0) throw impossible('no service named')
+  }
+
+  function open(ctx: TxContext, m: Parameters<typeof checkTerms>[1]): void {
+    if (same(m.provider, ctx.sender)) throw new AgreementError('self-agreement')
+    checkTerms(params(ctx), m)
+    const escrowMicro = m.pricePerEpochMicro * BigInt(m.durationEpochs)
+    const id = ctx.store.get(seqSchema, agreementKeys.seq)?.next ?? 1
+    ctx.store.set(seqSchema, agreementKeys.seq, { next: id + 1 })
+    ctx.bank.lock(ctx.sender, escrowMicro)
+    const a: Agreement = {
+      id,
+      customer: ctx.sender,
+      provider: m.provider,
+      service: m.service,
+      pricePerEpochMicro: m.pricePerEpochMicro,
+      durationEpochs: m.durationEpochs,
+      terms: m.terms,
+      penaltyBps: m.penaltyBps,
+      breachesMax: m.breachesMax,
+      bondInitialMicro: m.bondMicro,
+      escrowMicro,
+      bondMicro: 0n,
+      status: 'pending',
+      startEpoch: 0,
+      endEpoch: 0,
+      consecutiveBreaches: 0,
+      openedHeight: ctx.height,
+      recent: [],
+    }
+    save(ctx, a)
+    event(ctx, 'agreement-opened', a, {
+      customer: hex(a.customer),
+      provider: hex(a.provider),
+      service: a.service,
+      escrowMicro: String(escrowMicro),
+      pricePerEpochMicro: String(a.pricePerEpochMicro),
+    })
+  }
+
+  function accept(ctx: TxContext, id: number): void {
+    const a = load(ctx, id)
+    if (!same(ctx.sender, a.provider)) throw new AgreementError('not-provider')
+    if (a.status !== 'pending') throw new AgreementError('not-pending', a.status)
+    ctx.bank.lock(ctx.sender, a.bondInitialMicro)
+    const startEpoch = currentEpoch(ctx) + 1
+    const next: Agreement = { ...a, status: 'active', bondMicro: a.bondInitialMicro, startEpoch, endEpoch: startEpoch + a.durationEpochs }
+    save(ctx, next)
+    indexAdd(ctx, id)
+    event(ctx, 'agreement-accepted', next, {
+      startEpoch: String(startEpoch),
+      endEpoch: String(next.endEpoch),
+      bondMicro: String(next.bondMicro),
+    })
+  }
+
+  function cancel(ctx: TxContext, id: number): void {
+    const a = load(ctx, id)
+    const isCustomer = same(ctx.sender, a.customer)
+    const isProvider = same(ctx.sender, a.provider)
+    if (!isCustomer && !isProvider) throw new AgreementError('not-a-party')
+    if (a.status === 'pending') {
+      ctx.bank.unlock(a.customer, a.escrowMicro)
+      const next: Agreement = { ...a, status: 'cancelled', escrowMicro: 0n }
+      save(ctx, next)
+      event(ctx, 'agreement-cancelled', next, { by: hex(ctx.sender), refundMicro: String(a.escrowMicro) })
+      return
+    }
+    if (a.status !== 'active') throw new AgreementError('not-active', a.status)
+    // The epoch under way still settles on its figures; later ones are refunded now.
+    const endEpoch = Math.max(a.startEpoch, Math.min(a.endEpoch, currentEpoch(ctx) + 1))
+    const refundMicro = a.pricePerEpochMicro * BigInt(a.endEpoch - endEpoch)
+    ctx.bank.unlock(a.customer, refundMicro)
+    // A provider walking away forfeits one epoch's penalty to the customer.
+    const penaltyMicro = isProvider ? min(a.bondMicro, (a.bondInitialMicro * BigInt(a.penaltyBps)) / 10_000n) : 0n
+    ctx.bank.unlock(a.customer, penaltyMicro)
+    let next: Agreement = { ...a, endEpoch, escrowMicro: a.escrowMicro - refundMicro, bondMicro: a.bondMicro - penaltyMicro }
+    if (endEpoch <= a.startEpoch) {
+      next = finish(ctx, next, 'cancelled')
+      indexRemove(ctx, [id])
+    } else save(ctx, next)
+    event(ctx, 'agreement-cancelled', next, {
+      by: hex(ctx.sender),
+      endEpoch: String(endEpoch),
+      refundMicro: String(refundMicro),
+      penaltyMicro: String(penaltyMicro),
+    })
+  }
+
+  /** Returns what is left to each party and marks the agreement finished (caller saves and unindexes). */
+  function finish(ctx: BlockContext, a: Agreement, status: 'ended' | 'cancelled' | 'breached'): Agreement {
+    ctx.bank.unlock(a.customer, a.escrowMicro)
+    ctx.bank.unlock(a.provider, a.bondMicro)
+    const next: Agreement = { ...a, status, escrowMicro: 0n, bondMicro: 0n }
+    save(ctx, next)
+    event(ctx, 'agreement-ended', next, { refundMicro: String(a.escrowMicro), bondReturnedMicro: String(a.bondMicro) })
+    return next
+  }
+
+  function registerProber(ctx: TxContext, m: { publicKey: Uint8Array; bondMicro: bigint }): void {
+    if (!same(accountIdOfPublicKey(m.publicKey), ctx.sender)) throw new AgreementError('bad-prober-key')
+    if (ctx.store.get(proberSchema, agreementKeys.prober(ctx.sender)) !== undefined) throw new AgreementError('prober-exists')
+    const p = params(ctx)
+    if (m.bondMicro < p.proberBondMinMicro) throw new AgreementError('bond-too-low', `${m.bondMicro} < ${p.proberBondMinMicro}`)
+    ctx.bank.lock(ctx.sender, m.bondMicro)
+    ctx.store.set(proberSchema, agreementKeys.prober(ctx.sender), {
+      publicKey: m.publicKey,
+      bondMicro: m.bondMicro,
+      isActive: true,
+      releaseEpoch: 0,
+    })
+    ctx.emit({ type: 'prober-registered', attributes: { prober: hex(ctx.sender), bondMicro: String(m.bondMicro) } })
+  }
+
+  function activeProber(ctx: TxContext): ProberRecord {
+    const p = ctx.store.get(proberSchema, agreementKeys.prober(ctx.sender))
+    if (p === undefined || !p.isActive) throw new AgreementError('unregistered-prober', hex(ctx.sender))
+    return p
+  }
+
+  function unregisterProber(ctx: TxContext): void {
+    const p = activeProber(ctx)
+    // The bond stays at stake until every epoch it submitted for is past its dispute window.
+    const releaseEpoch = currentEpoch(ctx) + params(ctx).disputeWindowEpochs + 2
+    ctx.store.set(proberSchema, agreementKeys.prober(ctx.sender), { ...p, isActive: false, releaseEpoch })
+    ctx.emit({ type: 'prober-unregistered', attributes: { prober: hex(ctx.sender), releaseEpoch: String(releaseEpoch) } })
+  }
+
+  function withdrawProberBond(ctx: TxContext): void {
+    const p = ctx.store.get(proberSchema, agreementKeys.prober(ctx.sender))
+    if (p === undefined) throw new AgreementError('unregistered-prober')
+    if (p.isActive || p.releaseEpoch === 0) throw new AgreementError('not-unbonding')
+    if (currentEpoch(ctx) < p.releaseEpoch) throw new AgreementError('prober-bond-locked', `from epoch ${p.releaseEpoch}`)
+    ctx.bank.unlock(ctx.sender, p.bondMicro)
+    ctx.store.delete(agreementKeys.prober(ctx.sender))
+    ctx.emit({ type: 'prober-withdrawn', attributes: { prober: hex(ctx.sender), bondMicro: String(p.bondMicro) } })
+  }
+
+  function submitFigures(ctx: TxContext, m: { epoch: number; figures: Array<{ agreementId: number } & Figures> }): void {
+    activeProber(ctx)
+    const cur = currentEpoch(ctx)
+    if (m.epoch > cur) throw new AgreementError('epoch-in-future', `epoch ${m.epoch}, now ${cur}`)
+    if (m.epoch < cur - 1) throw new AgreementError('epoch-closed', `epoch ${m.epoch}, now ${cur}`)
+    const p = params(ctx)
+    // One bad item never fails the batch: it is skipped and counted by reason.
+    const skipped: Record<string, number> = {}
+    const skip = (reason: string) => (skipped[reason] = (skipped[reason] ?? 0) + 1)
+    let accepted = 0
+    for (const f of m.figures) {
+      const a = ctx.store.get(agreementSchema, agreementKeys.agreement(f.agreementId))
+      if (a === undefined) skip('agreement-not-found')
+      else if (a.status !== 'active') skip('not-active')
+      else if (m.epoch < a.startEpoch || m.epoch >= a.endEpoch) skip('not-covered')
+      else {
+        const k = agreementKeys.figures(m.epoch, f.agreementId)
+        const record = ctx.store.get(figuresRecordSchema, k) ?? { submissions: [] }
+        if (record.submissions.some((s) => same(s.prober, ctx.sender))) skip('duplicate')
+        else if (record.submissions.length >= p.probersPerFiguresMax) skip('too-many-probers')
+        else {
+          const entry = { prober: ctx.sender, uptimeBps: f.uptimeBps, latencyP95Ms: f.latencyP95Ms, bandwidthKbps: f.bandwidthKbps }
+          ctx.store.set(figuresRecordSchema, k, { submissions: [...record.submissions, entry] })
+          accepted++
+        }
+      }
+    }
+    ctx.emit({
+      type: 'figures-submitted',
+      attributes: { prober: hex(ctx.sender), epoch: String(m.epoch), accepted: String(accepted), skipped: JSON.stringify(skipped) },
+    })
+  }
+
+  function dispute(ctx: TxContext, m: { agreementId: number; epoch: number; evidence: SignedFigures }): void {
+    const a = load(ctx, m.agreementId)
+    if (!same(ctx.sender, a.customer) && !same(ctx.sender, a.provider)) throw new AgreementError('not-a-party')
+    const e = m.evidence
+    if (e.agreementId !== m.agreementId || e.epoch !== m.epoch) throw new AgreementError('evidence-mismatch')
+    const cur = currentEpoch(ctx)
+    // Epoch s is settled at the end of epoch s + 1; disputes run for disputeWindowEpochs after that.
+    if (!(m.epoch <= cur - 2 && cur - 2 - m.epoch < params(ctx).disputeWindowEpochs))
+      throw new AgreementError('outside-window', `epoch ${m.epoch}, now ${cur}`)
+    const proberAddress = accountIdOfPublicKey(e.proberKey)
+    const prober = ctx.store.get(proberSchema, agreementKeys.prober(proberAddress))
+    if (prober === undefined || !same(prober.publicKey, e.proberKey)) throw new AgreementError('unknown-prober')
+    if (!verifyInDomain(e.proberKey, { chainId: ctx.chainId, kind: 'sla-figures' }, figuresSigningPayload(e), e.signature))
+      throw new AgreementError('bad-evidence-signature')
+    const record = ctx.store.get(figuresRecordSchema, agreementKeys.figures(m.epoch, m.agreementId))
+    const onChain = record?.submissions.find((s) => same(s.prober, proberAddress))
+    if (
+      onChain === undefined ||
+      (onChain.uptimeBps === e.uptimeBps && onChain.latencyP95Ms === e.latencyP95Ms && onChain.bandwidthKbps === e.bandwidthKbps)
+    )
+      throw new AgreementError('no-conflict')
+    // The prober signed two different figures for the same agreement and epoch: provable equivocation.
+    const slashMicro = (prober.bondMicro * BigInt(params(ctx).proberSlashBps)) / 10_000n
+    ctx.bank.unlock(ctx.sender, slashMicro)
+    ctx.store.set(proberSchema, agreementKeys.prober(proberAddress), {
+      ...prober,
+      bondMicro: prober.bondMicro - slashMicro,
+      isActive: false,
+      releaseEpoch: Math.max(prober.releaseEpoch, cur + params(ctx).disputeWindowEpochs + 2),
+    })
+    event(ctx, 'dispute-upheld', a, {
+      epoch: String(m.epoch),
+      prober: hex(proberAddress),
+      slashedMicro: String(slashMicro),
+      to: hex(ctx.sender),
+    })
+  }
+
+  function settleEpoch(ctx: BlockContext, epoch: number): SettleStats {
+    const p = params(ctx)
+    const pruneEpoch = epoch - p.disputeWindowEpochs - 1
+    const finished: number[] = []
+    let settled = 0
+    for (let b = 0; b < indexBucketCount; b++) {
+      const bucket = ctx.store.get(bucketSchema, 'i/' + String.fromCharCode(b))
+      if (bucket === undefined) continue
+      for (const id of bucket.ids) {
+        const key = agreementKeys.agreement(id)
+        const a = ctx.store.get(agreementSchema, key) as Agreement
+        if (a.status !== 'active' || epoch < a.startEpoch || epoch >= a.endEpoch) continue
+        const record = ctx.store.get(figuresRecordSchema, agreementKeys.figures(epoch, id))
+        let outcome: SettlementOutcome
+        let paidMicro = 0n
+        let refundMicro = 0n
+        let penaltyMicro = 0n
+        let consecutiveBreaches = a.consecutiveBreaches
+        const price = a.pricePerEpochMicro
+        if (record === undefined || record.submissions.length === 0) {
+          // No verified figures: the customer is not charged and the provider not penalised.
+          outcome = 'no-data'
+          refundMicro = price
+          ctx.bank.unlock(a.customer, price)
+        } else if (meetsTerms(medianFigures(record), a.terms)) {
+          outcome = 'met'
+          paidMicro = price
+          consecutiveBreaches = 0
+          ctx.bank.unlock(a.provider, price)
+        } else {
+          outcome = 'breached'
+          refundMicro = price
+          const due = (a.bondInitialMicro * BigInt(a.penaltyBps)) / 10_000n
+          penaltyMicro = due < a.bondMicro ? due : a.bondMicro
+          consecutiveBreaches++
+          ctx.bank.unlock(a.customer, price + penaltyMicro)
+        }
+        if (pruneEpoch >= a.startEpoch) ctx.store.delete(agreementKeys.figures(pruneEpoch, id))
+        const s: Settlement = { epoch, outcome, paidMicro, refundMicro, penaltyMicro }
+        const recent = a.recent.length < recentSettlementsMax ? [...a.recent, s] : [...a.recent.slice(1), s]
+        let next: Agreement = {
+          ...a,
+          escrowMicro: a.escrowMicro - price,
+          bondMicro: a.bondMicro - penaltyMicro,
+          consecutiveBreaches,
+          recent,
+        }
+        settled++
+        ctx.emit({
+          type: 'agreement-settled',
+          attributes: {
+            agreementId: String(id),
+            epoch: String(epoch),
+            outcome,
+            paidMicro: String(paidMicro),
+            refundMicro: String(refundMicro),
+            penaltyMicro: String(penaltyMicro),
+          },
+        })
+        if (epoch + 1 >= a.endEpoch) next = finish(ctx, next, 'ended')
+        else if (consecutiveBreaches >= a.breachesMax) next = finish(ctx, next, 'breached')
+        else {
+          ctx.store.set(agreementSchema, key, next)
+          continue
+        }
+        finished.push(id)
+      }
+    }
+    if (finished.length > 0) indexRemove(ctx, finished)
+    last = { epoch, settled, ended: finished.length }
+    return last
+  }
+
+  return {
+    name: 'agreements',
+    messages: agreementsMessages,
+    initGenesis(ctx, genesis) {
+      let p: AgreementsParams
+      try {
+        const given = (genesis ?? {}) as Record<string, unknown>
+        const merged: Record<string, unknown> = { ...fallback, ...given }
+        if (typeof merged.proberBondMinMicro === 'string') merged.proberBondMinMicro = BigInt(merged.proberBondMinMicro)
+        p = agreementsParamsSchema.parse(merged, 'modules.agreements')
+      } catch (err) {
+        throw new ChainError('CHAIN_BAD_GENESIS', (err as Error).message, 'modules.agreements')
+      }
+      ctx.store.set(agreementsParamsSchema, agreementKeys.params, p)
+    },
+    deliver(ctx: TxContext, msg: Msg): void {
+      // The registry's schemas parsed every field before deliver is called.
+      const m = msg as never
+      switch (msg.type) {
+        case 'agreements/open':
+          return open(ctx, m)
+        case 'agreements/accept':
+          return accept(ctx, (msg as unknown as { agreementId: number }).agreementId)
+        case 'agreements/cancel':
+          return cancel(ctx, (msg as unknown as { agreementId: number }).agreementId)
+        case 'agreements/register-prober':
+          return registerProber(ctx, m)
+        case 'agreements/unregister-prober':
+          return unregisterProber(ctx)
+        case 'agreements/withdraw-prober-bond':
+          return withdrawProberBond(ctx)
+        case 'agreements/submit-figures':
+          return submitFigures(ctx, m)
+        case 'agreements/dispute':
+          return dispute(ctx, m)
+      }
+    },
+    endBlock(ctx) {
+      const epochBlocks = ctx.params.epochBlocks
+      if (ctx.height % epochBlocks !== 0) return
+      const epoch = ctx.height / epochBlocks - 1
+      if (epoch >= 1) settleEpoch(ctx, epoch)
+    },
+    settleEpoch,
+    lastSettlement: () => last,
+  }
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}
