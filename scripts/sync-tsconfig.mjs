@@ -23,4 +23,15 @@ fs.writeFileSync('tsconfig.json', JSON.stringify({ files: [], references: refs }
 
 // Keep the generated files in the house format (npm run lint checks it).
 import { execFileSync } from 'node:child_process'
-execFileSync(process.execPath, [new URL('../node_modules/prettier/bin/prettier.cjs', import.meta.url).pathname, '--write', '--log-level', 'warn', 'tsconfig.json', 'packages/*/tsconfig.json'], { stdio: 'inherit' })
+execFileSync(
+  process.execPath,
+  [
+    new URL('../node_modules/prettier/bin/prettier.cjs', import.meta.url).pathname,
+    '--write',
+    '--log-level',
+    'warn',
+    'tsconfig.json',
+    'packages/*/tsconfig.json',
+  ],
+  { stdio: 'inherit' },
+)
