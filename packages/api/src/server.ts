@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import fastifyStatic from '@fastify/static'
 import websocket from '@fastify/websocket'
 import { Registry } from 'prom-client'
 import type { NodeBackend } from './backend.ts'
@@ -42,6 +43,8 @@ export interface ApiServerInit {
   logger?: FastifyBaseLogger | false
   /** Server version reported by OpenAPI. @default '0.1.0' */
   version?: string
+  /** A directory of static files served at `/` (the built dashboard). */
+  staticDir?: string
 }
 
 export interface ApiServerComponents {
@@ -231,6 +234,9 @@ export async function createApiServer(components: ApiServerComponents, init: Api
     },
   })
   if (init.hasDocs ?? true) await app.register(swaggerUi, { routePrefix: '/docs' })
+  // The web dashboard: static files at `/`; the API's own routes are more specific and win.
+  if (init.staticDir !== undefined)
+    await app.register(fastifyStatic, { root: init.staticDir, prefix: '/', wildcard: false, index: ['index.html'] })
 
   await app.register(websocket, {
     options: {

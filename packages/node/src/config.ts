@@ -23,8 +23,8 @@ export interface NodeConfig {
     host: string
     /** @default 26657; 0 picks a free port */
     port: number
-    /** Serve the dashboard at `/`. @default true */
-    isDashboardEnabled: boolean
+    /** A directory with the built dashboard, served at `/`; null serves none. @default null */
+    dashboardDir: string | null
   }
   mqtt: {
     /** Embedded broker port for device ingest; 0 picks a free port, -1 disables. @default 1883 */
@@ -70,7 +70,7 @@ export function defaultNodeConfig(home: string): NodeConfig {
     moniker: 'terrane-node',
     logLevel: 'info',
     p2p: { listen: '/ip4/127.0.0.1/tcp/26656', bootstrap: [] },
-    api: { host: '127.0.0.1', port: 26657, isDashboardEnabled: true },
+    api: { host: '127.0.0.1', port: 26657, dashboardDir: null },
     mqtt: { port: 1883 },
     consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true },
     mempool: { txsMax: 50_000, bytesMax: 64 * 1024 * 1024 },
@@ -100,6 +100,7 @@ export const environmentVariables: Record<string, (value: string) => NodeConfigO
   TERRANE_API_HOST: (v) => ({ api: { host: v } }),
   TERRANE_API_PORT: (v) => ({ api: { port: Number(v) } }),
   TERRANE_MQTT_PORT: (v) => ({ mqtt: { port: Number(v) } }),
+  TERRANE_DASHBOARD_DIR: (v) => ({ api: { dashboardDir: v } }),
 }
 
 function fromEnvironment(env: Record<string, string | undefined>): NodeConfigOverrides[] {
@@ -128,6 +129,9 @@ export function validateNodeConfig(c: NodeConfig): NodeConfig {
     throw new NodeConfigError('p2p.bootstrap', 'must be multiaddrs ending in /p2p/<peer id>')
   }
   if (!isPort(c.api.port)) throw new NodeConfigError('api.port', 'must be a port number (0 picks a free one)')
+  if (c.api.dashboardDir !== null && (typeof c.api.dashboardDir !== 'string' || c.api.dashboardDir.length === 0)) {
+    throw new NodeConfigError('api.dashboardDir', 'must be a directory path or null')
+  }
   if (!isPort(c.mqtt.port, true)) throw new NodeConfigError('mqtt.port', 'must be a port number, 0 for a free one, or -1 to disable')
   if (!Number.isSafeInteger(c.mempool.txsMax) || c.mempool.txsMax < 1)
     throw new NodeConfigError('mempool.txsMax', 'must be a positive integer')

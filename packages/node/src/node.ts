@@ -246,7 +246,10 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
     }
     const backend = new NodeApiBackend(node, store, logger)
     await backend.start()
-    const api = await createApiServer({ backend, registry: metrics.registry }, { ...init.api })
+    const api = await createApiServer(
+      { backend, registry: metrics.registry },
+      { ...init.api, ...(config.api.dashboardDir === null ? {} : { staticDir: config.api.dashboardDir }) },
+    )
     const apiUrl = await api.start({ host: config.api.host, port: config.api.port })
     stops.push(() => api.stop())
     ;(node as { apiUrl: string }).apiUrl = apiUrl
