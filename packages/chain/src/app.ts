@@ -177,6 +177,26 @@ export function createChainApp(init: ChainAppInit): ChainApp {
   const byName = new Map(modules.map((m) => [m.name, m]))
   const bodySchema = txBodySchema(messageRegistry(modules))
   const signatureCache = new Map<string, boolean>()
+  /**
+   * Decoding is a pure function of the bytes: a transaction decoded by checkTx or
+   * processProposal is not decoded again when the same byte array reaches
+   * finalizeBlock. Keyed by identity, so callers must not mutate transaction bytes.
+   */
+  const decodeCache = new WeakMap<Uint8Array, DecodedTx | ChainError>()
+  function decodeCached(raw: Uint8Array): DecodedTx {
+    let hit = decodeCache.get(raw)
+    if (hit === undefined) {
+      try {
+        hit = decodeTx(raw, bodySchema)
+      } catch (err) {
+        if (!(err instanceof ChainError)) throw err
+        hit = err
+      }
+      decodeCache.set(raw, hit)
+    }
+    if (hit instanceof ChainError) throw hit
+    return hit
+  }
 
   /** Module contexts of the current block (height and time are fixed within it). */
   const blockContexts = new Map<string, BlockContext>()
@@ -418,7 +438,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
     checkTx(bytes): CheckTxResponse {
       let tx: DecodedTx
       try {
-        tx = decodeTx(bytes, bodySchema)
+        tx = decodeCached(bytes)
         const account = mempoolAccount(tx.body.sender)
         ante(tx, account, lastHeight + 1, true)
       } catch (err) {
@@ -436,7 +456,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
         if (bytes + raw.length > req.bytesMax) continue
         let tx: DecodedTx
         try {
-          tx = decodeTx(raw, bodySchema)
+          tx = decodeCached(raw)
         } catch {
           continue
         }
@@ -457,7 +477,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
       // (undecodable, oversized, unknown messages); bad nonces or funds fail in execution.
       for (const raw of req.txs) {
         try {
-          decodeTx(raw, bodySchema)
+          decodeCached(raw)
         } catch {
           return false
         }
@@ -475,7 +495,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
       blockFeesMicro = 0n
       const decoded: Array<DecodedTx | ChainError> = req.txs.map((raw) => {
         try {
-          return decodeTx(raw, bodySchema)
+          return decodeCached(raw)
         } catch (err) {
           if (err instanceof ChainError) return err
           throw err
