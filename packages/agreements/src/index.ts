@@ -5,7 +5,8 @@
  */
 export { AgreementError, agreementRejectReasons, agreementRejectReasonOf, type AgreementRejectReason } from './errors.ts'
 export {
-  agreementSchema,
+  agreementStateSchema,
+  agreementTermsSchema,
   agreementsMessages,
   agreementsParamsSchema,
   agreementStatuses,
@@ -14,9 +15,7 @@ export {
   figuresRecordSchema,
   figuresSchema,
   proberSchema,
-  recentSettlementsMax,
   settlementOutcomes,
-  settlementSchema,
   signedFiguresSchema,
   slaTermsSchema,
   type Agreement,
@@ -25,7 +24,8 @@ export {
   type Figures,
   type FiguresRecord,
   type ProberRecord,
-  type Settlement,
+  type AgreementState,
+  type AgreementTerms,
   type SettlementOutcome,
   type SignedFigures,
   type SlaTerms,
@@ -34,6 +34,7 @@ export {
   agreementKeys,
   agreementsModule,
   epochOfHeight,
+  figuresSlots,
   figuresSigningPayload,
   indexBucketCount,
   medianFigures,

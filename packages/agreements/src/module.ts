@@ -3,19 +3,20 @@ import { accountIdOfPublicKey, signInDomain, verifyInDomain, type Signer } from 
 import { ChainError, type BlockContext, type ChainModule, type Msg, type TxContext } from '@terrane/chain'
 import { AgreementError } from './errors.ts'
 import {
-  agreementSchema,
   agreementsMessages,
   agreementsParamsSchema,
+  agreementStateSchema,
+  agreementTermsSchema,
   defaultAgreementsParams,
   figuresRecordSchema,
   proberSchema,
-  recentSettlementsMax,
   type Agreement,
   type AgreementsParams,
+  type AgreementState,
+  type AgreementTerms,
   type Figures,
   type FiguresRecord,
   type ProberRecord,
-  type Settlement,
   type SettlementOutcome,
   type SignedFigures,
   type SlaTerms,
@@ -27,10 +28,20 @@ export const indexBucketCount = 256
 const bucketSchema = t.struct({ ids: t.array(t.uint()) })
 const seqSchema = t.struct({ next: t.uint() })
 
+/** 8-byte big-endian key of a safe integer, as a latin1 string (no Buffer: this is on the settlement path). */
 function u64Key(n: number): string {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(BigInt(n))
-  return b.toString('latin1')
+  const hi = Math.floor(n / 0x1_0000_0000)
+  const lo = n >>> 0
+  return String.fromCharCode(
+    hi >>> 24,
+    (hi >>> 16) & 255,
+    (hi >>> 8) & 255,
+    hi & 255,
+    lo >>> 24,
+    (lo >>> 16) & 255,
+    (lo >>> 8) & 255,
+    lo & 255,
+  )
 }
 function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
@@ -46,10 +57,22 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 export const agreementKeys = {
   params: 'params',
   seq: 'seq',
-  agreement: (id: number): string => 'a/' + u64Key(id),
+  /** Mutable state of an agreement. */
+  state: (id: number): string => 'a/' + u64Key(id),
+  /** Immutable terms of an agreement. */
+  terms: (id: number): string => 't/' + u64Key(id),
   bucket: (id: number): string => 'i/' + String.fromCharCode(id % indexBucketCount),
-  figures: (epoch: number, id: number): string => 'f/' + u64Key(epoch) + u64Key(id),
+  /** A ring of figures slots per agreement: epoch e uses slot e % figuresSlots(params). */
+  figures: (id: number, slot: number): string => 'f/' + u64Key(id) + String.fromCharCode(slot),
   prober: (address: Uint8Array): string => 'p/' + latin1(address),
+}
+
+/**
+ * Figures slots per agreement: submissions for the current and previous epoch, plus the settled
+ * epochs still open to disputes. Older slots are overwritten, so figures never need deleting.
+ */
+export function figuresSlots(p: AgreementsParams): number {
+  return p.disputeWindowEpochs + 2
 }
 
 /** The epoch a height belongs to: epoch k holds heights (k-1)E+1 .. kE. */
@@ -121,11 +144,26 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
   const currentEpoch = (ctx: BlockContext): number => epochOfHeight(ctx.height, ctx.params.epochBlocks)
 
   function load(ctx: BlockContext, id: number): Agreement {
-    const a = ctx.store.get(agreementSchema, agreementKeys.agreement(id))
-    if (a === undefined) throw new AgreementError('agreement-not-found', String(id))
-    return a
+    const terms = ctx.store.get(agreementTermsSchema, agreementKeys.terms(id))
+    const state = ctx.store.get(agreementStateSchema, agreementKeys.state(id))
+    if (terms === undefined || state === undefined) throw new AgreementError('agreement-not-found', String(id))
+    return { ...terms, ...state }
   }
-  const save = (ctx: BlockContext, a: Agreement): void => ctx.store.set(agreementSchema, agreementKeys.agreement(a.id), a)
+  function save(ctx: BlockContext, a: Agreement): void {
+    const state: AgreementState = {
+      status: a.status,
+      escrowMicro: a.escrowMicro,
+      bondMicro: a.bondMicro,
+      startEpoch: a.startEpoch,
+      endEpoch: a.endEpoch,
+      consecutiveBreaches: a.consecutiveBreaches,
+      epochsMet: a.epochsMet,
+      epochsBreached: a.epochsBreached,
+      epochsNoData: a.epochsNoData,
+      lastSettledEpoch: a.lastSettledEpoch,
+    }
+    ctx.store.set(agreementStateSchema, agreementKeys.state(a.id), state)
+  }
 
   function indexAdd(ctx: BlockContext, id: number): void {
     const k = agreementKeys.bucket(id)
@@ -169,7 +207,7 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     const id = ctx.store.get(seqSchema, agreementKeys.seq)?.next ?? 1
     ctx.store.set(seqSchema, agreementKeys.seq, { next: id + 1 })
     ctx.bank.lock(ctx.sender, escrowMicro)
-    const a: Agreement = {
+    const terms: AgreementTerms = {
       id,
       customer: ctx.sender,
       provider: m.provider,
@@ -180,14 +218,21 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       penaltyBps: m.penaltyBps,
       breachesMax: m.breachesMax,
       bondInitialMicro: m.bondMicro,
+      openedHeight: ctx.height,
+    }
+    ctx.store.set(agreementTermsSchema, agreementKeys.terms(id), terms)
+    const a: Agreement = {
+      ...terms,
+      status: 'pending',
       escrowMicro,
       bondMicro: 0n,
-      status: 'pending',
       startEpoch: 0,
       endEpoch: 0,
       consecutiveBreaches: 0,
-      openedHeight: ctx.height,
-      recent: [],
+      epochsMet: 0,
+      epochsBreached: 0,
+      epochsNoData: 0,
+      lastSettledEpoch: 0,
     }
     save(ctx, a)
     event(ctx, 'agreement-opened', a, {
@@ -307,19 +352,21 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     const skipped: Record<string, number> = {}
     const skip = (reason: string) => (skipped[reason] = (skipped[reason] ?? 0) + 1)
     let accepted = 0
+    const slot = m.epoch % figuresSlots(p)
     for (const f of m.figures) {
-      const a = ctx.store.get(agreementSchema, agreementKeys.agreement(f.agreementId))
+      const a = ctx.store.get(agreementStateSchema, agreementKeys.state(f.agreementId))
       if (a === undefined) skip('agreement-not-found')
       else if (a.status !== 'active') skip('not-active')
       else if (m.epoch < a.startEpoch || m.epoch >= a.endEpoch) skip('not-covered')
       else {
-        const k = agreementKeys.figures(m.epoch, f.agreementId)
-        const record = ctx.store.get(figuresRecordSchema, k) ?? { submissions: [] }
+        const k = agreementKeys.figures(f.agreementId, slot)
+        const held = ctx.store.get(figuresRecordSchema, k)
+        const record: FiguresRecord = held !== undefined && held.epoch === m.epoch ? held : { epoch: m.epoch, submissions: [] }
         if (record.submissions.some((s) => same(s.prober, ctx.sender))) skip('duplicate')
         else if (record.submissions.length >= p.probersPerFiguresMax) skip('too-many-probers')
         else {
           const entry = { prober: ctx.sender, uptimeBps: f.uptimeBps, latencyP95Ms: f.latencyP95Ms, bandwidthKbps: f.bandwidthKbps }
-          ctx.store.set(figuresRecordSchema, k, { submissions: [...record.submissions, entry] })
+          ctx.store.set(figuresRecordSchema, k, { epoch: m.epoch, submissions: [...record.submissions, entry] })
           accepted++
         }
       }
@@ -344,7 +391,8 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     if (prober === undefined || !same(prober.publicKey, e.proberKey)) throw new AgreementError('unknown-prober')
     if (!verifyInDomain(e.proberKey, { chainId: ctx.chainId, kind: 'sla-figures' }, figuresSigningPayload(e), e.signature))
       throw new AgreementError('bad-evidence-signature')
-    const record = ctx.store.get(figuresRecordSchema, agreementKeys.figures(m.epoch, m.agreementId))
+    const held = ctx.store.get(figuresRecordSchema, agreementKeys.figures(m.agreementId, m.epoch % figuresSlots(params(ctx))))
+    const record = held?.epoch === m.epoch ? held : undefined
     const onChain = record?.submissions.find((s) => same(s.prober, proberAddress))
     if (
       onChain === undefined ||
@@ -369,51 +417,60 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
   }
 
   function settleEpoch(ctx: BlockContext, epoch: number): SettleStats {
-    const p = params(ctx)
-    const pruneEpoch = epoch - p.disputeWindowEpochs - 1
+    const slot = epoch % figuresSlots(params(ctx))
     const finished: number[] = []
+    // Payouts are summed per recipient and paid once each at the end (one escrow debit per account).
+    const payouts = new Map<string, { to: Uint8Array; amountMicro: bigint }>()
+    const pay = (to: Uint8Array, amountMicro: bigint): void => {
+      const k = latin1(to)
+      const p = payouts.get(k)
+      if (p === undefined) payouts.set(k, { to, amountMicro })
+      else p.amountMicro += amountMicro
+    }
     let settled = 0
     for (let b = 0; b < indexBucketCount; b++) {
       const bucket = ctx.store.get(bucketSchema, 'i/' + String.fromCharCode(b))
       if (bucket === undefined) continue
       for (const id of bucket.ids) {
-        const key = agreementKeys.agreement(id)
-        const a = ctx.store.get(agreementSchema, key) as Agreement
-        if (a.status !== 'active' || epoch < a.startEpoch || epoch >= a.endEpoch) continue
-        const record = ctx.store.get(figuresRecordSchema, agreementKeys.figures(epoch, id))
+        const idKey = u64Key(id)
+        const state = ctx.store.get(agreementStateSchema, 'a/' + idKey) as AgreementState
+        if (state.status !== 'active' || epoch < state.startEpoch || epoch >= state.endEpoch) continue
+        const a = ctx.store.get(agreementTermsSchema, 't/' + idKey) as AgreementTerms
+        const record = ctx.store.get(figuresRecordSchema, 'f/' + idKey + String.fromCharCode(slot))
         let outcome: SettlementOutcome
-        let paidMicro = 0n
-        let refundMicro = 0n
         let penaltyMicro = 0n
-        let consecutiveBreaches = a.consecutiveBreaches
+        let consecutiveBreaches = state.consecutiveBreaches
+        let { epochsMet, epochsBreached, epochsNoData } = state
         const price = a.pricePerEpochMicro
-        if (record === undefined || record.submissions.length === 0) {
+        if (record === undefined || record.epoch !== epoch || record.submissions.length === 0) {
           // No verified figures: the customer is not charged and the provider not penalised.
           outcome = 'no-data'
-          refundMicro = price
-          ctx.bank.unlock(a.customer, price)
+          epochsNoData++
+          pay(a.customer, price)
         } else if (meetsTerms(medianFigures(record), a.terms)) {
           outcome = 'met'
-          paidMicro = price
+          epochsMet++
           consecutiveBreaches = 0
-          ctx.bank.unlock(a.provider, price)
+          pay(a.provider, price)
         } else {
           outcome = 'breached'
-          refundMicro = price
+          epochsBreached++
           const due = (a.bondInitialMicro * BigInt(a.penaltyBps)) / 10_000n
-          penaltyMicro = due < a.bondMicro ? due : a.bondMicro
+          penaltyMicro = due < state.bondMicro ? due : state.bondMicro
           consecutiveBreaches++
-          ctx.bank.unlock(a.customer, price + penaltyMicro)
+          pay(a.customer, price + penaltyMicro)
         }
-        if (pruneEpoch >= a.startEpoch) ctx.store.delete(agreementKeys.figures(pruneEpoch, id))
-        const s: Settlement = { epoch, outcome, paidMicro, refundMicro, penaltyMicro }
-        const recent = a.recent.length < recentSettlementsMax ? [...a.recent, s] : [...a.recent.slice(1), s]
-        let next: Agreement = {
-          ...a,
-          escrowMicro: a.escrowMicro - price,
-          bondMicro: a.bondMicro - penaltyMicro,
+        let next: AgreementState = {
+          status: state.status,
+          escrowMicro: state.escrowMicro - price,
+          bondMicro: state.bondMicro - penaltyMicro,
+          startEpoch: state.startEpoch,
+          endEpoch: state.endEpoch,
           consecutiveBreaches,
-          recent,
+          epochsMet,
+          epochsBreached,
+          epochsNoData,
+          lastSettledEpoch: epoch,
         }
         settled++
         ctx.emit({
@@ -422,20 +479,36 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
             agreementId: String(id),
             epoch: String(epoch),
             outcome,
-            paidMicro: String(paidMicro),
-            refundMicro: String(refundMicro),
+            paidMicro: outcome === 'met' ? String(price) : '0',
+            refundMicro: outcome === 'met' ? '0' : String(price),
             penaltyMicro: String(penaltyMicro),
           },
         })
-        if (epoch + 1 >= a.endEpoch) next = finish(ctx, next, 'ended')
-        else if (consecutiveBreaches >= a.breachesMax) next = finish(ctx, next, 'breached')
-        else {
-          ctx.store.set(agreementSchema, key, next)
+        const isExpired = epoch + 1 >= state.endEpoch
+        if (!isExpired && consecutiveBreaches < a.breachesMax) {
+          ctx.store.set(agreementStateSchema, 'a/' + idKey, next)
           continue
         }
+        // Finished: what is left goes back (escrow to the customer, bond to the provider).
+        pay(a.customer, next.escrowMicro)
+        pay(a.provider, next.bondMicro)
+        const refundMicro = next.escrowMicro
+        const bondReturnedMicro = next.bondMicro
+        next = { ...next, status: isExpired ? 'ended' : 'breached', escrowMicro: 0n, bondMicro: 0n }
+        ctx.store.set(agreementStateSchema, 'a/' + idKey, next)
+        ctx.emit({
+          type: 'agreement-ended',
+          attributes: {
+            agreementId: String(id),
+            status: next.status,
+            refundMicro: String(refundMicro),
+            bondReturnedMicro: String(bondReturnedMicro),
+          },
+        })
         finished.push(id)
       }
     }
+    for (const { to, amountMicro } of payouts.values()) ctx.bank.unlock(to, amountMicro)
     if (finished.length > 0) indexRemove(ctx, finished)
     last = { epoch, settled, ended: finished.length }
     return last

@@ -1,7 +1,17 @@
 import { decode, type Schema } from '@terrane/codec'
 import { keys } from '@terrane/chain'
-import { agreementKeys } from './module.ts'
-import { agreementSchema, figuresRecordSchema, proberSchema, type Agreement, type FiguresRecord, type ProberRecord } from './schemas.ts'
+import { agreementKeys, figuresSlots } from './module.ts'
+import {
+  agreementsParamsSchema,
+  agreementStateSchema,
+  agreementTermsSchema,
+  defaultAgreementsParams,
+  figuresRecordSchema,
+  proberSchema,
+  type Agreement,
+  type FiguresRecord,
+  type ProberRecord,
+} from './schemas.ts'
 
 /** Reads committed bytes by full chain key (a ChainStore's `get`, or a node's state query). */
 export type RawRead = (key: Uint8Array) => Uint8Array | undefined
@@ -12,13 +22,18 @@ function read<T>(get: RawRead, key: string, schema: Schema<T>): T | undefined {
 }
 
 export function readAgreement(get: RawRead, id: number): Agreement | undefined {
-  return read(get, agreementKeys.agreement(id), agreementSchema)
+  const terms = read(get, agreementKeys.terms(id), agreementTermsSchema)
+  const state = read(get, agreementKeys.state(id), agreementStateSchema)
+  return terms === undefined || state === undefined ? undefined : { ...terms, ...state }
 }
 
 export function readProber(get: RawRead, address: Uint8Array): ProberRecord | undefined {
   return read(get, agreementKeys.prober(address), proberSchema)
 }
 
+/** The figures submitted for an agreement and epoch, while its ring slot still holds that epoch. */
 export function readFigures(get: RawRead, epoch: number, id: number): FiguresRecord | undefined {
-  return read(get, agreementKeys.figures(epoch, id), figuresRecordSchema)
+  const params = read(get, agreementKeys.params, agreementsParamsSchema) ?? defaultAgreementsParams
+  const record = read(get, agreementKeys.figures(id, epoch % figuresSlots(params)), figuresRecordSchema)
+  return record?.epoch === epoch ? record : undefined
 }

@@ -38,18 +38,6 @@ export type AgreementStatus = (typeof agreementStatuses)[number]
 export const settlementOutcomes = ['met', 'breached', 'no-data'] as const
 export type SettlementOutcome = (typeof settlementOutcomes)[number]
 
-export const settlementSchema = t.struct({
-  epoch: t.uint(),
-  outcome: t.enumOf(settlementOutcomes),
-  paidMicro: t.u64(),
-  refundMicro: t.u64(),
-  penaltyMicro: t.u64(),
-})
-export type Settlement = Infer<typeof settlementSchema>
-
-/** Settlements kept in the agreement record (the latest ones, for disputes and the API). */
-export const recentSettlementsMax = 8
-
 export const slaTermsSchema = t.struct({
   /** Uptime at least this share of the epoch, basis points. */
   uptimeBpsMin: bps,
@@ -60,7 +48,8 @@ export const slaTermsSchema = t.struct({
 })
 export type SlaTerms = Infer<typeof slaTermsSchema>
 
-export const agreementSchema = t.struct({
+/** What the parties agreed: written once at open, never changed. */
+export const agreementTermsSchema = t.struct({
   id: t.uint(),
   customer: address,
   provider: address,
@@ -74,20 +63,35 @@ export const agreementSchema = t.struct({
   breachesMax: t.int({ min: 1, max: Number.MAX_SAFE_INTEGER }),
   /** Bond the provider locks on accepting. */
   bondInitialMicro: t.u64(),
+  openedHeight: t.uint(),
+})
+export type AgreementTerms = Infer<typeof agreementTermsSchema>
+
+/**
+ * What settlement changes, kept apart from the terms so an epoch boundary rewrites a small record
+ * per agreement. Per-epoch detail (figures, outcomes, amounts) is in the `agreement-settled` events.
+ */
+export const agreementStateSchema = t.struct({
+  status: t.enumOf(agreementStatuses),
   /** Customer escrow not yet paid or refunded. */
   escrowMicro: t.u64(),
   /** Provider bond not yet slashed or returned. */
   bondMicro: t.u64(),
-  status: t.enumOf(agreementStatuses),
   /** First covered epoch (0 while pending). */
   startEpoch: t.uint(),
   /** First epoch not covered (start + duration, earlier after a cancellation). */
   endEpoch: t.uint(),
   consecutiveBreaches: t.uint(),
-  openedHeight: t.uint(),
-  recent: t.array(settlementSchema, { lengthMax: recentSettlementsMax }),
+  epochsMet: t.uint(),
+  epochsBreached: t.uint(),
+  epochsNoData: t.uint(),
+  /** 0 until the first settlement. */
+  lastSettledEpoch: t.uint(),
 })
-export type Agreement = Infer<typeof agreementSchema>
+export type AgreementState = Infer<typeof agreementStateSchema>
+
+/** An agreement as queried: its terms and its state. */
+export type Agreement = AgreementTerms & AgreementState
 
 export const figuresSchema = t.struct({
   uptimeBps: bps,
@@ -98,8 +102,9 @@ export type Figures = Infer<typeof figuresSchema>
 
 export const figuresEntrySchema = t.struct({ agreementId: t.uint(), ...figuresSchema.shape })
 
-/** Submissions for one agreement and epoch, one per prober. */
+/** Submissions for one agreement and epoch, one per prober (a ring slot: `epoch` says which epoch it holds). */
 export const figuresRecordSchema = t.struct({
+  epoch: t.uint(),
   submissions: t.array(t.struct({ prober: address, ...figuresSchema.shape }), { lengthMax: 16 }),
 })
 export type FiguresRecord = Infer<typeof figuresRecordSchema>
@@ -123,8 +128,8 @@ export const signedFiguresSchema = t.struct({
 })
 export type SignedFigures = Infer<typeof signedFiguresSchema>
 
-/** Figures per submission transaction. */
-export const figuresPerSubmissionMax = 1024
+/** Figures per submission transaction (about 60 bytes each: 200 fit the chain's 16 KiB transaction limit). */
+export const figuresPerSubmissionMax = 200
 
 export const agreementsMessages = {
   open: t.struct({

@@ -102,14 +102,7 @@ describe('agreements module', () => {
     await advanceTo(h, 51)
     const end = readAgreement((k) => h.read(k), id)
     assert.equal(end?.status, 'ended')
-    assert.deepEqual(
-      end?.recent.map((s) => [s.epoch, s.outcome]),
-      [
-        [2, 'met'],
-        [3, 'breached'],
-        [4, 'no-data'],
-      ],
-    )
+    assert.deepEqual([end?.epochsMet, end?.epochsBreached, end?.epochsNoData, end?.lastSettledEpoch], [1, 1, 1, 4])
     assert.equal(h.balance(customer), c0 + 3n * TRN)
     // Provider: paid 1 TRN, bond back less 1 TRN penalty, minus one accept fee counted before p0.
     assert.equal(h.balance(provider), p0 + TRN + 9n * TRN)
