@@ -322,3 +322,17 @@ describe('capPowers', () => {
     assert.deepEqual(capPowers([], 3000), [])
   })
 })
+
+describe('active set', () => {
+  it('keeps the previous set rather than hand consensus an empty one', async () => {
+    const h = new Harness(fixture({ validators: 1 }))
+    const cons0 = accountIdOfPublicKey((h.fx.consensus[0] as Signer).publicKey)
+    const res = await h.block([], {
+      misbehavior: [{ kind: 'duplicate-vote', validator: cons0, height: 0, timeMs: 0, validatorPower: 1, totalPower: 1 }],
+    })
+    assert.equal(h.app.validator(addressOf(h.fx.operators[0] as Signer))?.isTombstoned, true)
+    assert.deepEqual(res.validatorUpdates, [])
+    assert.ok(res.events.some((e) => e.type === 'active-set-empty'))
+    assert.equal(h.app.activeSet().length, 1)
+  })
+})

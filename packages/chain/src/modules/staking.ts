@@ -603,9 +603,17 @@ export class Staking {
     return top.map((c, i) => ({ operator: c.v.operator, consensusKey: c.v.consensusKey, power: powers[i] as number }))
   }
 
-  /** Stores a new active set and returns the changes from the previous one, by consensus key. */
+  /**
+   * Stores a new active set and returns the changes from the previous one, by consensus key.
+   * A selection that would leave no validator at all keeps the previous set (an empty set
+   * halts consensus for good; a set of jailed validators can still be unjailed).
+   */
   replaceActiveSet(next: ActiveMember[]): ValidatorUpdate[] {
     const previous = this.activeSet().validators
+    if (next.length === 0 && previous.length > 0) {
+      this.core.emit('active-set-empty', { kept: String(previous.length) })
+      return []
+    }
     const byKey = new Map<string, number>()
     for (const m of previous) byKey.set(hex(m.consensusKey), m.power)
     const updates: ValidatorUpdate[] = []
