@@ -45,3 +45,12 @@ export {
   type SettleStats,
 } from './module.ts'
 export { readAgreement, readFigures, readProber, type RawRead } from './query.ts'
+export {
+  runServiceScenario,
+  scenarioTerms,
+  type ScenarioActors,
+  type ScenarioClient,
+  type ScenarioInit,
+  type ScenarioPayments,
+  type ScenarioReport,
+} from './scenario.ts'

@@ -1,0 +1,192 @@
+import { accountIdOfPublicKey, type Signer } from '@terrane/crypto'
+import type { AppEvent, Msg } from '@terrane/chain'
+import { slaFiguresOf, uptimeOfEpoch, type ProbeResult } from '@terrane/service'
+import type { Agreement, SlaTerms } from './schemas.ts'
+
+/**
+ * What the scenario needs from a chain: an SDK-like surface the integrator implements over the node
+ * API (submit a signed transaction and wait for its block, read heights, balances and agreements).
+ */
+export interface ScenarioClient {
+  readonly chainId: string
+  readonly epochBlocks: number
+  /** Builds, signs and submits one transaction; resolves once it is in a committed block. */
+  submit(signer: Signer, messages: Msg[]): Promise<{ code: number; log: string; events: AppEvent[] }>
+  /** Last committed height. */
+  height(): Promise<number>
+  /** Resolves once `height` is committed. */
+  waitForHeight(height: number): Promise<void>
+  balance(address: Uint8Array): Promise<bigint>
+  agreement(id: number): Promise<Agreement | undefined>
+}
+
+/** Voucher signing lives in @terrane/channels (same layer as this package): the caller passes it in. */
+export interface ScenarioPayments {
+  signVoucher(payer: Signer, voucher: { channelId: Uint8Array; lane: number; nonce: number; amountMicro: bigint }): unknown
+}
+
+export interface ScenarioActors {
+  customer: Signer
+  /** The provider account of the simulated device (payee of the channel, provider of the agreement). */
+  device: Signer
+  /** The device id the prober probes (any `tdev1...` id on a devnet). */
+  deviceId: string
+  prober: Signer
+}
+
+export interface ScenarioInit {
+  /** @default 1_000_000n (1 TRN) */
+  pricePerEpochMicro?: bigint
+  /** @default 4 */
+  epochs?: number
+  /** The device misses its SLA from this covered epoch on (0-based). @default 2 */
+  missFromEpoch?: number
+  /** Paid through the channel per epoch of service (per MB relayed, per reading...). @default 200_000n */
+  channelPerEpochMicro?: bigint
+  /** @default 100_000_000n (100 TRN, the default prober minimum) */
+  proberBondMicro?: bigint
+  /** @default 10_000_000n */
+  providerBondMicro?: bigint
+  /** @default 2_000 (20% of the bond per breached epoch) */
+  penaltyBps?: number
+  /** Heartbeat interval of the simulated device, ms. @default 60_000 */
+  heartbeatIntervalMs?: number
+  /** Block time, to place heartbeats in epochs. @default 1_000 */
+  blockMs?: number
+}
+
+export interface ScenarioReport {
+  agreementId: number
+  channelId: Uint8Array
+  startEpoch: number
+  endEpoch: number
+  /** Figures the prober submitted, per covered epoch. */
+  figures: Array<{ epoch: number; uptimeBps: number; latencyP95Ms: number; bandwidthKbps: number }>
+  final: Agreement
+  providerDeltaMicro: bigint
+  customerDeltaMicro: bigint
+  redeemedMicro: bigint
+}
+
+export const scenarioTerms: SlaTerms = { uptimeBpsMin: 9_900, latencyP95MsMax: 200, bandwidthKbpsMin: 5_000 }
+
+function must(r: { code: number; log: string }, what: string): void {
+  if (r.code !== 0) throw new Error(`${what} failed: ${r.log}`)
+}
+
+/**
+ * Devnet demo: a customer opens a channel and an agreement with a device; each epoch the customer
+ * pays the device through the channel, a prober feeds proof-of-service figures (uptime from the
+ * device's heartbeats, latency and bandwidth from probes, aggregated by @terrane/service), and from
+ * `missFromEpoch` the device misses its SLA (heartbeat gaps and slow probes). The agreement settles
+ * each epoch on chain; the report says what it paid, refunded and slashed.
+ */
+export async function runServiceScenario(
+  client: ScenarioClient,
+  payments: ScenarioPayments,
+  actors: ScenarioActors,
+  init: ScenarioInit = {},
+): Promise<ScenarioReport> {
+  const price = init.pricePerEpochMicro ?? 1_000_000n
+  const epochs = init.epochs ?? 4
+  const missFrom = init.missFromEpoch ?? 2
+  const perEpoch = init.channelPerEpochMicro ?? 200_000n
+  const blockMs = init.blockMs ?? 1_000
+  const intervalMs = init.heartbeatIntervalMs ?? 60_000
+  const E = client.epochBlocks
+  const deviceAddress = accountIdOfPublicKey(actors.device.publicKey)
+  const customerAddress = accountIdOfPublicKey(actors.customer.publicKey)
+  const proberAddress = accountIdOfPublicKey(actors.prober.publicKey)
+
+  const registered = await client.submit(actors.prober, [
+    { type: 'agreements/register-prober', publicKey: actors.prober.publicKey, bondMicro: init.proberBondMicro ?? 100_000_000n },
+  ])
+  if (registered.code !== 0 && !registered.log.includes('prober-exists')) must(registered, 'register prober')
+
+  const opened = await client.submit(actors.customer, [
+    { type: 'channels/open', payee: deviceAddress, payerKey: actors.customer.publicKey, amountMicro: perEpoch * BigInt(epochs) },
+    {
+      type: 'agreements/open',
+      provider: deviceAddress,
+      service: 'data-relay',
+      pricePerEpochMicro: price,
+      durationEpochs: epochs,
+      terms: scenarioTerms,
+      penaltyBps: init.penaltyBps ?? 2_000,
+      breachesMax: epochs,
+      bondMicro: init.providerBondMicro ?? 10_000_000n,
+    },
+  ])
+  must(opened, 'open channel and agreement')
+  const channelHex = opened.events.find((e) => e.type === 'channel-open')?.attributes.channelId
+  const idText = opened.events.find((e) => e.type === 'agreement-opened')?.attributes.agreementId
+  if (channelHex === undefined || idText === undefined) throw new Error('open events missing')
+  const channelId = Uint8Array.from(Buffer.from(channelHex, 'hex'))
+  const agreementId = Number(idText)
+  const providerStart = await client.balance(deviceAddress)
+  const customerStart = await client.balance(customerAddress)
+
+  const accepted = await client.submit(actors.device, [{ type: 'agreements/accept', agreementId }])
+  must(accepted, 'accept')
+  const a0 = await client.agreement(agreementId)
+  if (a0 === undefined) throw new Error('agreement not found after accept')
+  const figures: ScenarioReport['figures'] = []
+
+  for (let i = 0; i < epochs; i++) {
+    const epoch = a0.startEpoch + i
+    await client.waitForHeight((epoch - 1) * E + 1)
+    const isMissing = i >= missFrom
+    // The device's heartbeats over the epoch: a healthy device beats every interval; a failing one
+    // is down for the second half of the epoch.
+    const epochStartMs = ((epoch - 1) * E + 1) * blockMs
+    const window = { startMs: epochStartMs, endMs: epochStartMs + E * blockMs }
+    const beats: number[] = []
+    for (let t = window.startMs; t < window.endMs; t += Math.min(intervalMs, E * blockMs))
+      if (!isMissing || t < window.startMs + (E * blockMs) / 2) beats.push(t)
+    const uptime = uptimeOfEpoch(beats, window, Math.min(intervalMs, E * blockMs))
+    // Probe results as the prober measured them (a failing device answers slowly and rarely).
+    const probes: ProbeResult[] = Array.from({ length: 10 }, (_, k) => ({
+      prober: proberAddress,
+      target: actors.deviceId,
+      epoch,
+      timeMs: window.startMs + k,
+      nonce: new Uint8Array(32).fill(k),
+      isAvailable: !isMissing || k % 2 === 0,
+      latencyMs: isMissing ? 450 : 40 + k,
+      bandwidthKbps: isMissing ? 1_000 : 20_000,
+    }))
+    const [sla] = slaFiguresOf(probes)
+    if (sla === undefined) throw new Error('no SLA figures')
+    const f = { epoch, uptimeBps: uptime.uptimeBps, latencyP95Ms: sla.latencyP95Ms, bandwidthKbps: sla.bandwidthKbps }
+    figures.push(f)
+    must(
+      await client.submit(actors.prober, [
+        {
+          type: 'agreements/submit-figures',
+          epoch,
+          figures: [{ agreementId, uptimeBps: f.uptimeBps, latencyP95Ms: f.latencyP95Ms, bandwidthKbps: f.bandwidthKbps }],
+        },
+      ]),
+      `figures for epoch ${epoch}`,
+    )
+    // Pay-per-use through the channel: the customer's cumulative voucher, submitted by the device.
+    const voucher = payments.signVoucher(actors.customer, { channelId, lane: 0, nonce: i + 1, amountMicro: perEpoch * BigInt(i + 1) })
+    must(await client.submit(actors.device, [{ type: 'channels/update', channelId, voucher }]), `voucher ${i + 1}`)
+  }
+  must(await client.submit(actors.device, [{ type: 'channels/redeem', channelId }]), 'redeem')
+  // The last covered epoch settles at the end of the epoch after it.
+  await client.waitForHeight((a0.startEpoch + epochs) * E)
+  const final = await client.agreement(agreementId)
+  if (final === undefined) throw new Error('agreement vanished')
+  return {
+    agreementId,
+    channelId,
+    startEpoch: a0.startEpoch,
+    endEpoch: a0.endEpoch,
+    figures,
+    final,
+    providerDeltaMicro: (await client.balance(deviceAddress)) - providerStart,
+    customerDeltaMicro: (await client.balance(customerAddress)) - customerStart,
+    redeemedMicro: perEpoch * BigInt(epochs),
+  }
+}

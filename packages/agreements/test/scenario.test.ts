@@ -1,0 +1,62 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Signer } from '@terrane/crypto'
+import { channelsModule, signVoucher, type Voucher } from '@terrane/channels'
+import { agreementsModule, readAgreement, runServiceScenario, type ScenarioClient } from '../src/index.ts'
+import { addressOf, advanceTo, chainId, Harness, TRN } from './harness.ts'
+
+/** The in-process implementation of the scenario's client: a real chain app, one tx per block. */
+function inProcessClient(h: Harness, epochBlocks: number): ScenarioClient {
+  return {
+    chainId,
+    epochBlocks,
+    async submit(signer, messages) {
+      const r = await h.run(signer, messages)
+      return { code: r.code, log: r.log, events: r.events ?? [] }
+    },
+    height: async () => h.height,
+    async waitForHeight(height) {
+      await advanceTo(h, height + 1)
+    },
+    balance: async (address) => h.balance(address),
+    agreement: async (id) => readAgreement((k) => h.read(k), id),
+  }
+}
+
+describe('devnet scenario (in-process chain)', () => {
+  it('pays the device through a channel, settles each epoch from proof-of-service figures, penalises missed SLA', async () => {
+    const E = 10
+    const h = new Harness({
+      users: 3,
+      epochBlocks: E,
+      modules: [channelsModule(), agreementsModule()],
+      moduleGenesis: { channels: { settleDelayBlocks: 5 } },
+    })
+    const [customer, device, prober] = h.users as [Signer, Signer, Signer]
+    const report = await runServiceScenario(
+      inProcessClient(h, E),
+      { signVoucher: (payer, v: Voucher) => signVoucher(chainId, payer, v) },
+      { customer, device, prober, deviceId: 'tdev1scenariodevice' },
+      { epochs: 4, missFromEpoch: 2, pricePerEpochMicro: TRN, providerBondMicro: 10n * TRN, penaltyBps: 2_000, heartbeatIntervalMs: 1_000 },
+    )
+    assert.deepEqual(
+      report.figures.map((f) => [f.uptimeBps, f.latencyP95Ms, f.bandwidthKbps]),
+      [
+        [10_000, 49, 20_000],
+        [10_000, 49, 20_000],
+        [5_000, 450, 1_000],
+        [5_000, 450, 1_000],
+      ],
+    )
+    const a = report.final
+    assert.deepEqual([a.status, a.epochsMet, a.epochsBreached, a.epochsNoData], ['ended', 2, 2, 0])
+    // Device: 2 epochs paid (2 TRN) + 0.8 TRN through the channel, less 2 x 2 TRN penalties from its
+    // bond (returned less the penalties at the end), less its fees.
+    const fees = 6n * 1_000n // accept, 4 voucher updates, redeem
+    assert.equal(report.providerDeltaMicro, 2n * TRN + 800_000n - 4n * TRN - fees)
+    assert.equal(a.bondMicro, 0n)
+    assert.equal(a.escrowMicro, 0n)
+    assert.equal(addressOf(device).length, 20)
+    h.assertInvariants()
+  })
+})
