@@ -23,6 +23,8 @@ function findTests(dir) {
 
 const packages = readdirSync(join(root, 'packages')).filter((p) => only.length === 0 || only.includes(p))
 const files = packages.flatMap((p) => findTests(join(root, 'packages', p, 'test'))).sort()
+// Repository-wide checks (docs in sync, every package documented) live in test/ at the root.
+if (only.length === 0 || only.includes('repo')) files.push(...findTests(join(root, 'test')))
 if (files.length === 0) {
   console.error('No test files found for', only.join(' ') || 'any package')
   process.exit(1)
