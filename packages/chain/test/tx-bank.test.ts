@@ -48,6 +48,11 @@ describe('transactions', () => {
     expectCode(r2.txResults[0]?.code as number, 'CHAIN_BAD_NONCE')
     const r3 = await h.block([h.send(alice, addressOf(bob), 1n, { nonce: 5 })])
     expectCode(r3.txResults[0]?.code as number, 'CHAIN_BAD_NONCE')
+    // Once alice's key is stored, another key signing for her is refused by comparison with it.
+    const r4 = await h.block([
+      h.txFrom(addressOf(alice), [bob], [{ type: 'bank/send', to: addressOf(bob), amountMicro: 1n }], { nonce: 1 }),
+    ])
+    expectCode(r4.txResults[0]?.code as number, 'CHAIN_BAD_SIGNATURE')
     assert.equal(h.app.account(addressOf(alice)).nonce, 1)
   })
 
