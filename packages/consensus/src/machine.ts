@@ -62,6 +62,12 @@ interface VoteSet {
   votes: Map<string, Vote>
   /** Power by block hash (hex, or 'nil'). */
   powerByBlock: Map<string, number>
+  /**
+   * Votes by block hash, equivocators included under each block they voted for: the paper
+   * counts 2f + 1 messages for id(v), and a node that saw an equivocator's other vote first
+   * must still see the proof-of-lock the others saw (CometBFT: votesByBlock with peer maj23).
+   */
+  votesByBlock: Map<string, Map<string, Vote>>
   /** Power of all votes in the set. */
   power: number
 }
@@ -99,6 +105,8 @@ export interface ConsensusState {
   validity: Map<string, boolean>
   /** `${round}/${type}` -> votes. */
   votes: Map<string, VoteSet>
+  /** The previous height's votes: late precommits join the last commit, conflicting votes become evidence. */
+  lastVotes: Map<string, VoteSet>
   /** Rules that fire once per round ("for the first time"): `${line}/${round}`. */
   fired: Set<string>
   /** Round whose block this node requested from the app. */
@@ -247,6 +255,7 @@ function genesisState(genesis: Genesis): ConsensusState {
     blocks: new Map(),
     validity: new Map(),
     votes: new Map(),
+    lastVotes: new Map(),
     fired: new Set(),
     requestedRound: -1,
     decided: null,
@@ -500,7 +509,7 @@ function voteSet(s: ConsensusState, round: number, type: VoteType): VoteSet {
   const key = `${round}/${type}`
   let set = s.votes.get(key)
   if (set === undefined) {
-    set = { votes: new Map(), powerByBlock: new Map(), power: 0 }
+    set = { votes: new Map(), powerByBlock: new Map(), votesByBlock: new Map(), power: 0 }
     s.votes.set(key, set)
   }
   return set
@@ -537,12 +546,26 @@ function onVote(
   if (existing !== undefined) {
     if (bytesEqual(existing.blockHash, vote.blockHash)) return 'duplicate'
     addEquivocation(s, existing, vote, out)
+    // Counted for its block only where others voted for that block too (bounds the sets an equivocator can create).
+    const byBlock = set.votesByBlock.get(hashKey(vote.blockHash))
+    if (byBlock !== undefined && !byBlock.has(key)) {
+      byBlock.set(key, vote)
+      const blockKey = hashKey(vote.blockHash)
+      set.powerByBlock.set(blockKey, (set.powerByBlock.get(blockKey) ?? 0) + validator.power)
+      evaluate(ctx, s, nowMs, out)
+    }
     return 'equivocation'
   }
   set.votes.set(key, vote)
   set.power += validator.power
   const blockKey = hashKey(vote.blockHash)
   set.powerByBlock.set(blockKey, (set.powerByBlock.get(blockKey) ?? 0) + validator.power)
+  let byBlock = set.votesByBlock.get(blockKey)
+  if (byBlock === undefined) {
+    byBlock = new Map()
+    set.votesByBlock.set(blockKey, byBlock)
+  }
+  byBlock.set(key, vote)
 
   // A node waiting for transactions joins as soon as others are voting at this height.
   if (s.step === 'new-height' && s.fired.has('commit-done')) {
@@ -563,35 +586,43 @@ function onVote(
   return undefined
 }
 
-/** Power of the distinct validators with any vote in `round`. */
+/** Power of the distinct validators with any vote in `round` (prevote or precommit). */
 function roundPower(s: ConsensusState, round: number): number {
   const pre = peekVoteSet(s, round, 'prevote')
   const com = peekVoteSet(s, round, 'precommit')
-  let power = 0
-  for (const v of s.validators.validators) {
-    const key = hashKey(v.address)
-    if (pre?.votes.has(key) === true || com?.votes.has(key) === true) power += v.power
+  if (pre === undefined) return com?.power ?? 0
+  if (com === undefined) return pre.power
+  let power = pre.power + com.power
+  for (const [key, vote] of com.votes) {
+    if (!pre.votes.has(key)) continue
+    power -= findByAddress(s.validators, vote.validator)?.power ?? 0
   }
   return power
 }
 
-/** A late precommit for the last block joins the last commit; a conflicting one is evidence. */
+/** A late precommit for the last block joins the last commit; a conflicting vote of the last height is evidence. */
 function onLastHeightVote(ctx: Ctx, s: ConsensusState, vote: Vote, isVerified: boolean, out: ConsensusAction[]): RejectReason | undefined {
   const lastCommit = s.lastCommit as Commit
   const validator = findByAddress(s.lastValidators as ValidatorSet, vote.validator)
   if (validator === undefined) return 'unknown-validator'
-  if (vote.type !== 'precommit' || vote.round !== lastCommit.round) return 'stale'
-  const index = lastCommit.signatures.findIndex((sig) => bytesEqual(sig.validator, vote.validator))
-  const existing = index >= 0 ? (lastCommit.signatures[index] as CommitSig) : undefined
+  if (vote.round > lastCommit.round + ctx.config.roundsAheadMax) return 'round-too-far'
+  const key = `${vote.round}/${vote.type}`
+  let set = s.lastVotes.get(key)
+  const existing = set?.votes.get(hashKey(vote.validator))
   if (existing !== undefined && bytesEqual(existing.signature, vote.signature)) return 'duplicate'
   if (!isVerified && !ctx.verify(ctx.config.chainId, 'vote', validator.publicKey, voteSignBytes(vote), vote.signature))
     return 'bad-signature'
-  if (!bytesEqual(vote.blockHash, lastCommit.blockHash)) {
-    if (existing === undefined) return 'stale'
-    addEquivocation(s, commitSigVote(lastCommit, existing), vote, out)
+  if (existing !== undefined) {
+    if (bytesEqual(existing.blockHash, vote.blockHash)) return 'duplicate'
+    addEquivocation(s, existing, vote, out)
     return 'equivocation'
   }
-  if (existing !== undefined) return 'duplicate'
+  if (set === undefined) {
+    set = { votes: new Map(), powerByBlock: new Map(), votesByBlock: new Map(), power: 0 }
+    s.lastVotes.set(key, set)
+  }
+  set.votes.set(hashKey(vote.validator), vote)
+  if (vote.type !== 'precommit' || vote.round !== lastCommit.round || !bytesEqual(vote.blockHash, lastCommit.blockHash)) return 'stale'
   const signatures = [...lastCommit.signatures, { validator: vote.validator, timeMs: vote.timeMs, signature: vote.signature }]
   signatures.sort((a, b) => compareBytes(a.validator, b.validator))
   s.lastCommit = { ...lastCommit, signatures }
@@ -653,18 +684,18 @@ function onCommit(
     verify: ctx.verify,
   })
   if (typeof tally === 'string') return 'invalid-commit'
-  // The verified precommits enter the vote sets; line 49 then decides as for any other round.
+  // A verified certificate is 2f + 1 precommits for the block (line 49 with the votes in hand).
   s.blocks.set(hashKey(hash), block)
+  if (isValidBlock(ctx, s, hash) === null) return 'invalid-commit'
+  const set = peekVoteSet(s, commit.round, 'precommit')
   for (const sig of commit.signatures) {
-    const validator = findByAddress(s.validators, sig.validator) as Validator
-    const set = voteSet(s, commit.round, 'precommit')
-    const key = hashKey(sig.validator)
-    if (set.votes.has(key)) continue
-    set.votes.set(key, commitSigVote(commit, sig))
-    set.power += validator.power
-    set.powerByBlock.set(hashKey(hash), (set.powerByBlock.get(hashKey(hash)) ?? 0) + validator.power)
+    const mine = set?.votes.get(hashKey(sig.validator))
+    if (mine !== undefined && !bytesEqual(mine.blockHash, hash)) addEquivocation(s, mine, commitSigVote(commit, sig), out)
   }
-  evaluate(ctx, s, nowMs, out)
+  s.decided = { block, commit }
+  s.step = 'commit'
+  out.push({ type: 'decide', block, commit, request: finalizeRequest(s, block) })
+  void nowMs
   return undefined
 }
 
@@ -831,11 +862,20 @@ function decide(s: ConsensusState, block: Block, hash: Uint8Array, round: number
 
 function commitFrom(height: number, round: number, hash: Uint8Array, set: VoteSet): Commit {
   const signatures: CommitSig[] = []
-  for (const vote of set.votes.values()) {
-    if (bytesEqual(vote.blockHash, hash)) signatures.push({ validator: vote.validator, timeMs: vote.timeMs, signature: vote.signature })
+  for (const vote of set.votesByBlock.get(hashKey(hash))?.values() ?? []) {
+    signatures.push({ validator: vote.validator, timeMs: vote.timeMs, signature: vote.signature })
   }
   signatures.sort((a, b) => compareBytes(a.validator, b.validator))
   return { height, round, blockHash: hash, signatures }
+}
+
+/** The union of two certificates for the same block and round, sorted by validator. */
+function mergeCommits(a: Commit, b: Commit): Commit {
+  const byValidator = new Map<string, CommitSig>()
+  for (const sig of [...a.signatures, ...b.signatures])
+    if (!byValidator.has(hashKey(sig.validator))) byValidator.set(hashKey(sig.validator), sig)
+  const signatures = [...byValidator.values()].sort((x, y) => compareBytes(x.validator, y.validator))
+  return { ...a, signatures }
 }
 
 function finalizeRequest(s: ConsensusState, block: Block): FinalizeBlockRequest {
@@ -880,7 +920,10 @@ function onApplied(
   const { block } = s.decided
   // Late precommits that arrived while executing join the certificate.
   const set = peekVoteSet(s, s.decided.commit.round, 'precommit')
-  const commit = set === undefined ? s.decided.commit : commitFrom(s.height, s.decided.commit.round, s.decided.commit.blockHash, set)
+  const commit =
+    set === undefined
+      ? s.decided.commit
+      : mergeCommits(s.decided.commit, commitFrom(s.height, s.decided.commit.round, s.decided.commit.blockHash, set))
 
   s.history.push({
     height: s.height,
@@ -919,6 +962,7 @@ function onApplied(
   s.proposals = new Map()
   s.blocks = new Map()
   s.validity = new Map()
+  s.lastVotes = s.votes
   s.votes = new Map()
   s.fired = new Set()
   s.requestedRound = -1

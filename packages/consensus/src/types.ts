@@ -243,9 +243,16 @@ export function txRoot(txs: readonly Uint8Array[]): Uint8Array {
   return merkleRoot(txs)
 }
 
-/** Bytes a vote's signature covers (before domain separation). */
+const signBytesCache = new WeakMap<object, Uint8Array>()
+
+/**
+ * Bytes a vote's signature covers (before domain separation). Memoised per vote object:
+ * votes are treated as immutable once built, and one vote is checked by many code paths.
+ */
 export function voteSignBytes(vote: Omit<Vote, 'signature'>): Uint8Array {
-  return encode(voteSignBytesSchema, {
+  const hit = signBytesCache.get(vote)
+  if (hit !== undefined) return hit
+  const bytes = encode(voteSignBytesSchema, {
     type: vote.type,
     height: vote.height,
     round: vote.round,
@@ -253,6 +260,8 @@ export function voteSignBytes(vote: Omit<Vote, 'signature'>): Uint8Array {
     timeMs: vote.timeMs,
     validator: vote.validator,
   })
+  signBytesCache.set(vote, bytes)
+  return bytes
 }
 
 /** Bytes a proposal's signature covers (before domain separation). */

@@ -273,3 +273,88 @@ test('invalid blocks get a nil prevote', () => {
   assert.equal(d.lastVote('prevote')?.blockHash, null)
   void genesisRoot
 })
+
+// Regressions found by the simulator ------------------------------------------------
+
+test('regression (sim kv seeds 4, 8, 15): a certificate decides even where our own vote set holds an equivocator’s other precommit', () => {
+  const { validators, consensus, state, proposerKeys, me } = setup()
+  const d = new Driver(consensus, state)
+  d.feed({ type: 'start', nowMs: 2000 })
+  const p = proposerOf(d.state.validators, 0)
+  const block = makeBlock(d.state, p, 'X')
+  const hash = blockHash(block.header)
+  const [a, b, c] = others(me) as [number, number, number]
+  const sign = (i: number, blockHash: Uint8Array | null) =>
+    (proposerKeys[i] as PrivValidator).signVote({
+      type: 'precommit',
+      height: 1,
+      round: 0,
+      blockHash,
+      timeMs: 2000,
+      validator: validators[i]?.address as Uint8Array,
+    })
+  // We hold a's nil precommit; a also signed one for the block (an equivocation).
+  d.feed({ type: 'vote', vote: sign(a, null), nowMs: 2000 })
+  const aBlock = new PrivValidator(validatorsOf([1, 1, 1, 1]).signers[a] as never, memorySignerStateStore(), chainId).signVote({
+    type: 'precommit',
+    height: 1,
+    round: 0,
+    blockHash: hash,
+    timeMs: 2000,
+    validator: validators[a]?.address as Uint8Array,
+  })
+  const sigs = [aBlock, sign(b, hash), sign(c, hash)]
+    .map((v) => ({ validator: v.validator, timeMs: v.timeMs, signature: v.signature }))
+    .sort((x, y) => Buffer.compare(x.validator, y.validator))
+  const r = consensus.step(d.state, {
+    type: 'commit',
+    block,
+    commit: { height: 1, round: 0, blockHash: hash, signatures: sigs },
+    nowMs: 2100,
+  })
+  assert.equal(r.rejected, undefined)
+  assert.ok(r.actions.some((x) => x.type === 'decide'))
+  assert.ok(
+    r.actions.some((x) => x.type === 'broadcast-evidence'),
+    'the conflicting precommit is reported',
+  )
+})
+
+test('regression (sim chain seed 14): a proof-of-lock counts an equivocator’s vote even when its other vote arrived first', () => {
+  const { validators, consensus, state, proposerKeys, me, indexOf } = setup()
+  const d = new Driver(consensus, state)
+  d.feed({ type: 'start', nowMs: 2000 })
+  const x = makeBlock(d.state, proposerOf(d.state.validators, 0), 'X')
+  const hx = blockHash(x.header)
+  const [a, b, c] = others(me) as [number, number, number]
+  const fresh = (i: number) => new PrivValidator(validatorsOf([1, 1, 1, 1]).signers[i] as never, memorySignerStateStore(), chainId)
+  const prevote = (pv: PrivValidator, i: number, round: number, blockHash: Uint8Array | null) =>
+    pv.signVote({ type: 'prevote', height: 1, round, blockHash, timeMs: 2000, validator: validators[i]?.address as Uint8Array })
+  // a equivocates: its nil prevote reaches us first, then its prevote for X; b and c prevote X.
+  d.feed({ type: 'vote', vote: prevote(fresh(a), a, 0, null), nowMs: 2000 })
+  d.feed({ type: 'vote', vote: prevote(fresh(b), b, 0, hx), nowMs: 2000 })
+  d.feed({ type: 'vote', vote: prevote(fresh(c), c, 0, hx), nowMs: 2000 })
+  assert.equal(d.consensus.step(d.state, { type: 'vote', vote: prevote(fresh(a), a, 0, hx), nowMs: 2000 }).rejected, 'equivocation')
+  // Move to round 1 (timeouts), where X is re-proposed with its proof-of-lock from round 0.
+  d.feed({ type: 'timeout', height: 1, round: 0, step: 'propose', nowMs: 3000 })
+  for (const i of [a, b, c])
+    d.feed({
+      type: 'vote',
+      vote: (proposerKeys[i] as PrivValidator).signVote({
+        type: 'precommit',
+        height: 1,
+        round: 0,
+        blockHash: null,
+        timeMs: 3000,
+        validator: validators[i]?.address as Uint8Array,
+      }),
+      nowMs: 3000,
+    })
+  d.feed({ type: 'timeout', height: 1, round: 0, step: 'precommit', nowMs: 4000 })
+  assert.equal(d.state.round, 1)
+  const p1 = proposerOf(d.state.validators, 1)
+  const prop = fresh(indexOf(p1)).signProposal({ height: 1, round: 1, polRound: 0, blockHash: hx, timeMs: 4000, proposer: p1 })
+  d.feed({ type: 'proposal', proposal: prop, block: x, nowMs: 4000 })
+  assert.deepEqual(d.lastVote('prevote')?.blockHash, hx, 'line 30: prevote for the value with a valid proof-of-lock')
+  assert.equal(d.lastVote('prevote')?.round, 1)
+})
