@@ -336,3 +336,29 @@ describe('active set', () => {
     assert.equal(h.app.activeSet().length, 1)
   })
 })
+
+describe('remaining rejection paths', () => {
+  it('refuses delegations to a validator slashed to zero tokens, and withdrawals without a delegation; edits commission', async () => {
+    const h = new Harness(fixture({ params: { slashDoubleSignBps: 10_000 } }))
+    const [alice] = h.fx.users as [Signer]
+    const op1 = h.fx.operators[1] as Signer
+    const [v0, v1] = h.fx.operators.map(addressOf) as [Uint8Array, Uint8Array]
+    const cons0 = accountIdOfPublicKey((h.fx.consensus[0] as Signer).publicKey)
+    await h.block([], {
+      misbehavior: [{ kind: 'duplicate-vote', validator: cons0, height: 0, timeMs: 0, validatorPower: 1, totalPower: 4 }],
+    })
+    assert.equal(h.app.validator(v0)?.tokensMicro, 0n)
+    const res = await h.block([
+      h.tx(alice, [{ type: 'staking/delegate', validator: v0, amountMicro: TRN }]),
+      h.tx(alice, [{ type: 'distribution/withdraw-rewards', validator: v1 }]),
+      h.tx(op1, [{ type: 'staking/edit-validator', commissionBps: 2_500 }]),
+      h.tx(op1, [{ type: 'staking/edit-validator', commissionBps: 10_001 }]),
+    ])
+    assert.deepEqual(
+      res.txResults.map((r) => codeName(r.code)),
+      ['CHAIN_VALIDATOR_SLASHED_OUT', 'CHAIN_DELEGATION_NOT_FOUND', 'OK', 'CHAIN_BAD_COMMISSION'],
+    )
+    assert.equal(h.app.validator(v1)?.commissionBps, 2_500)
+    assertOk(h)
+  })
+})
