@@ -162,7 +162,7 @@ describe('state machine properties', () => {
         }
         assert.deepEqual(a.info(), b.info())
       }),
-      { numRuns: 25, seed: 20261124 },
+      { numRuns: 20, seed: 20261124 },
     )
   })
 
