@@ -12,6 +12,12 @@ export interface PathLossModel {
   shadowingDb: number
   /** Weakest signal a receiver decodes (LoRa SF9 about -126 dBm; we use a margin). */
   sensitivityDbm: number
+  /**
+   * Fast fading, dB: the part of the shadowing that changes from one reception to the next (the rest is
+   * static: the same obstacles every time, and the same in both directions of a link). Reciprocity and
+   * co-location tests compare receptions that share the static part, so they need only this one.
+   */
+  fastFadingDb: number
 }
 
 /** A step of the genesis coverage-share schedule: from `fromEpoch` on, coverage gets `shareBps` of emission. */
@@ -56,9 +62,19 @@ export interface CoverageParams {
   silenceExpectedMin: number
   /** Flag when fewer than this share (ppm) of the expected nearby devices heard the device. */
   silenceHeardPpmMin: number
-  /** Co-location: mean absolute RSSI difference over common witnesses below which two beacons look co-located. */
-  colocationRssiDbMax: number
+  /**
+   * Significance of every statistical flag: the probability that an honest device trips one test in an
+   * epoch, under the path-loss model. @default 1e-5
+   */
+  flagPValueMax: number
+  /** Co-location: fewest common observations (shared witnesses plus shared beacons heard) for a verdict. */
   colocationCommonMin: number
+  /** Co-location is only suspicious between devices asserted at least this far apart. */
+  colocationApartMetersMin: number
+  /** Reciprocity: floor on the probability that a reception is missed (collisions, duty cycle, downtime). */
+  receptionLossPpm: number
+  /** Reciprocity: fewest unreciprocated links before a flag. */
+  reciprocityMissesMin: number
   /** Owner affinity: flag owners whose devices interact mostly with each other. */
   ownerAffinityPpmMax: number
   ownerInteractionsMin: number
@@ -91,14 +107,17 @@ export const defaultCoverageParams: CoverageParams = {
   witnessesPerBeaconMax: 14,
   reciprocityWindowMs: 48 * hourMs,
   densityActiveWindowMs: 60 * hourMs,
-  pathLoss: { exponent: 3.5, referenceMeters: 1, shadowingDb: 6, sensitivityDbm: -120 },
+  pathLoss: { exponent: 3.5, referenceMeters: 1, shadowingDb: 6, sensitivityDbm: -120, fastFadingDb: 2 },
   rssiZMax: 4,
   rssiSamplesMin: 6,
   rssiVarianceMin: 0.15,
   silenceExpectedMin: 4,
   silenceHeardPpmMin: 200_000,
-  colocationRssiDbMax: 3,
-  colocationCommonMin: 8,
+  flagPValueMax: 1e-5,
+  colocationCommonMin: 12,
+  colocationApartMetersMin: 300,
+  receptionLossPpm: 20_000,
+  reciprocityMissesMin: 3,
   ownerAffinityPpmMax: 600_000,
   ownerInteractionsMin: 8,
   locationSigmaAllowance: 4,
@@ -129,6 +148,9 @@ export function coverageParams(overrides: Partial<CoverageParams> = {}): Coverag
   if (p.beaconShareBps < 0 || p.beaconShareBps > 10_000) bad('beaconShareBps outside 0..10000')
   if (p.emissionPerEpochMicro < 0n) bad('emissionPerEpochMicro negative')
   if (p.pathLoss.exponent < 2 || p.pathLoss.exponent > 6) bad('path-loss exponent outside 2..6')
+  if (!(p.pathLoss.fastFadingDb > 0) || p.pathLoss.fastFadingDb > p.pathLoss.shadowingDb) bad('fastFadingDb outside (0, shadowingDb]')
+  if (!(p.flagPValueMax > 0 && p.flagPValueMax < 0.05)) bad('flagPValueMax outside (0, 0.05)')
+  if (p.receptionLossPpm < 0 || p.receptionLossPpm >= 1_000_000) bad('receptionLossPpm outside 0..1e6')
   if (p.coverageSchedule.length === 0 || p.coverageSchedule[0]?.fromEpoch !== 0) bad('coverageSchedule must start at epoch 0')
   for (let i = 1; i < p.coverageSchedule.length; i++)
     if ((p.coverageSchedule[i]?.fromEpoch ?? 0) <= (p.coverageSchedule[i - 1]?.fromEpoch ?? 0)) bad('coverageSchedule not sorted')

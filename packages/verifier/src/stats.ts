@@ -3,7 +3,9 @@ import type { DeviceHistory, DeviceRecord, FlagKind } from './types.ts'
 import type { VerificationResult, WitnessRecord } from './verify.ts'
 import { cellCentre, distanceMeters, type LatLng } from './geo.ts'
 import { distanceForLossMeters, hearingProbability, pathLossDb, rssiProbitScore } from './model.ts'
-import { excessDistanceMeters, locationTrustPpm, multilaterate, type LocationEstimate } from './location.ts'
+import { excessDistanceMeters, locateDevice, locationTrustPpm, type LocationEstimate, type RangeObservation } from './location.ts'
+import { chiSquareLower, chiSquareUpper, poissonBinomialUpper } from './prob.ts'
+import { normalCdf } from './model.ts'
 
 export interface Flag {
   kind: FlagKind
@@ -13,7 +15,7 @@ export interface Flag {
 export interface StatisticsResult {
   flags: Map<string, Flag[]>
   /** Location trust (HIP-119 on the excess distance), ppm, for devices with enough evidence. */
-  locationTrust: Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number }>
+  locationTrust: Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number; pValue: number }>
   /** Per witness device: this epoch's probit scores (sum, squares, count) for the decayed history. */
   rssiScores: Map<string, { sum: number; squares: number; count: number }>
 }
@@ -25,6 +27,12 @@ export const pairSamplesMin = 3
 export const pairScoreMax = 3
 /** Witness rings: smallest closed group flagged. */
 export const ringSizeMin = 4
+/** Hearing probability below which a reception is improbable under the model. */
+export const improbableHearing = 1e-3
+/** Regular grids: fewest devices of one owner on a lattice. */
+export const gridDevicesMin = 5
+/** Regular grids: relative tolerance of lattice distances (H3 res-12 cells quantise assertions to about 10 m). */
+export const gridTolerance = 0.04
 
 function addFlag(flags: Map<string, Flag[]>, id: string, kind: FlagKind, detail: string): void {
   const list = flags.get(id)
@@ -43,9 +51,21 @@ function poissonCdf(k: number, mean: number): number {
   return sum
 }
 
+interface Link {
+  rssiDbm: number
+  /** Path gain, dB: RSSI minus transmit EIRP minus receive antenna gain (minus the path loss and shadowing). */
+  gainDb: number
+  count: number
+  frequencyHz: number
+}
+
 /**
- * Statistical defences over the epoch's valid witness reports. Fixed rules are what gamers tune to;
- * these test the evidence against the physics (path loss with shadowing) and the graph.
+ * Statistical defences over the epoch's radio evidence. Fixed rules are what gamers tune to; these test
+ * the evidence against physics that a liar cannot see from where he sits: path loss with shadowing
+ * (location), channel reciprocity (a link carries beacons both ways with the same static shadowing),
+ * the shared shadowing of devices at one spot (co-location), and the expected witness graph.
+ * Every test has a false-positive probability of at most `flagPValueMax` per honest device under the
+ * model; flags escrow earnings, they never deny.
  */
 export function computeStatistics(
   params: CoverageParams,
@@ -54,50 +74,191 @@ export function computeStatistics(
   v: VerificationResult,
 ): StatisticsResult {
   const model = params.pathLoss
+  const pMax = params.flagPValueMax
   const flags = new Map<string, Flag[]>()
   const valid: WitnessRecord[] = v.witnesses.filter((w) => w.status === 'selected' || w.status === 'unselected')
-
-  // 3. Location: multilateration from valid witnesses; HIP-119 trust on the excess distance.
-  const locationTrust = new Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number }>()
-  const estimates = new Map<string, LocationEstimate>()
-  const byBeaconer = new Map<string, WitnessRecord[]>()
-  for (const w of valid) {
-    const list = byBeaconer.get(w.beacon.deviceId)
-    if (list === undefined) byBeaconer.set(w.beacon.deviceId, [w])
-    else list.push(w)
+  const locationOf = (id: string): LatLng | undefined => {
+    const cell = devices.get(id)?.location
+    return cell === undefined ? undefined : cellCentre(cell)
   }
-  for (const [id, list] of byBeaconer) {
-    // Receptions near the sensitivity are heard only with favourable shadowing (truncation): biased ranges.
-    const usable = list.filter((w) => w.rssiDbm >= model.sensitivityDbm + model.shadowingDb)
-    const observations = usable.map((w) => {
-      const witness = devices.get(w.deviceId) as DeviceRecord
-      return {
-        location: cellCentre(witness.location as string),
-        rssiDbm: w.rssiDbm,
-        linkBudgetDbm: w.beacon.body.txPowerDbm + w.beacon.body.antennaGainDbi + witness.antennaGainDbi,
-        frequencyHz: w.beacon.body.frequencyHz,
+
+  // Radio evidence: tx -> rx -> link, from every reception the beacons carry (before distance rules).
+  const links = new Map<string, Map<string, Link>>()
+  const eirpOf = new Map<string, number>()
+  const listeners = new Set<string>()
+  for (const b of v.beacons) {
+    eirpOf.set(b.deviceId, b.body.txPowerDbm + b.body.antennaGainDbi)
+    let out = links.get(b.deviceId)
+    if (out === undefined) links.set(b.deviceId, (out = new Map()))
+    for (const h of b.heard) {
+      const rx = devices.get(h.deviceId)
+      if (rx === undefined) continue
+      listeners.add(h.deviceId)
+      const gainDb = h.rssiDbm - b.body.txPowerDbm - b.body.antennaGainDbi - rx.antennaGainDbi
+      const l = out.get(h.deviceId)
+      if (l === undefined) out.set(h.deviceId, { rssiDbm: h.rssiDbm, gainDb, count: 1, frequencyHz: b.body.frequencyHz })
+      else {
+        l.rssiDbm = (l.rssiDbm * l.count + h.rssiDbm) / (l.count + 1)
+        l.gainDb = (l.gainDb * l.count + gainDb) / (l.count + 1)
+        l.count++
       }
-    })
-    const estimate = multilaterate(model, observations)
-    if (estimate === undefined || !Number.isFinite(estimate.sigmaMeters)) continue
-    estimates.set(id, estimate)
-    const asserted = (devices.get(id) as DeviceRecord).location as string
-    const excess = excessDistanceMeters(asserted, estimate, params.locationSigmaAllowance)
-    const ppm = locationTrustPpm(excess)
-    locationTrust.set(id, { ppm, estimate, excessMeters: excess })
-    if (ppm < 1_000_000)
+    }
+  }
+  const receptionsOf = new Map<string, Array<{ tx: string; link: Link }>>()
+  for (const [tx, out] of links)
+    for (const [rx, link] of out) {
+      const list = receptionsOf.get(rx)
+      if (list === undefined) receptionsOf.set(rx, [{ tx, link }])
+      else list.push({ tx, link })
+    }
+
+  // A link seen both ways has one static shadowing: merge the directions so it counts once.
+  const undirected = new Map<string, Map<string, { rssiDbm: number; budgetDbm: number; gainDb: number; frequencyHz: number }>>()
+  const addUndirected = (a: string, b: string, link: Link): void => {
+    let m = undirected.get(a)
+    if (m === undefined) undirected.set(a, (m = new Map()))
+    const prev = m.get(b)
+    const budgetDbm = link.rssiDbm - link.gainDb
+    if (prev === undefined) m.set(b, { rssiDbm: link.rssiDbm, budgetDbm, gainDb: link.gainDb, frequencyHz: link.frequencyHz })
+    else {
+      prev.gainDb = (prev.gainDb + link.gainDb) / 2
+      prev.budgetDbm = (prev.budgetDbm + budgetDbm) / 2
+      prev.rssiDbm = prev.budgetDbm + prev.gainDb
+    }
+  }
+  for (const [tx, out] of links)
+    for (const [rx, link] of out) {
+      addUndirected(tx, rx, link)
+      addUndirected(rx, tx, link)
+    }
+
+  // 1. Location: a robust likelihood-ratio test of the assertion against both ends of every link.
+  const locationTrust = new Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number; pValue: number }>()
+  const testLocation = (
+    id: string,
+    asserted: string,
+    skip: ReadonlySet<string>,
+  ): { test: ReturnType<typeof locateDevice>; links: number } => {
+    const observations: RangeObservation[] = []
+    for (const [other, link] of undirected.get(id) ?? []) {
+      const at = locationOf(other)
+      if (at !== undefined && !skip.has(other))
+        observations.push({ location: at, rssiDbm: link.rssiDbm, linkBudgetDbm: link.budgetDbm, frequencyHz: link.frequencyHz })
+    }
+    return { test: locateDevice(model, cellCentre(asserted), observations), links: observations.length }
+  }
+  // Two passes: a device whose partners are themselves misplaced is re-tested without them.
+  const firstPass = new Set<string>()
+  for (const [id, d] of devices) {
+    if (d.location === undefined) continue
+    const { test } = testLocation(id, d.location, new Set())
+    if (test !== undefined && test.pValue < pMax) firstPass.add(id)
+  }
+  for (const [id, d] of devices) {
+    if (d.location === undefined) continue
+    const skip = firstPass.has(id) ? new Set([...firstPass].filter((x) => x !== id)) : new Set<string>()
+    const { test, links: linkCount } = testLocation(id, d.location, skip)
+    if (test === undefined || !Number.isFinite(test.estimate.sigmaMeters)) continue
+    const isMismatch = test.pValue < pMax
+    const excess = excessDistanceMeters(d.location, test.estimate, params.locationSigmaAllowance)
+    const ppm = isMismatch ? locationTrustPpm(excess) : 1_000_000
+    locationTrust.set(id, { ppm, estimate: test.estimate, excessMeters: isMismatch ? excess : 0, pValue: test.pValue })
+    if (isMismatch)
       addFlag(
         flags,
         id,
         'location_mismatch',
-        `radio evidence puts it ${Math.round(excess)} m beyond ${params.locationSigmaAllowance} standard errors (${Math.round(estimate.sigmaMeters)} m) of its assertion`,
+        `radio evidence (${linkCount} links) puts it ${Math.round(distanceMeters(cellCentre(d.location), test.estimate.location))} m from its assertion (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`,
+      )
+  }
+  const misplaced = new Set([...locationTrust].filter(([, l]) => l.ppm < 1_000_000).map(([id]) => id))
+
+  // 2. Reciprocity: a link carries beacons both ways through the same obstacles (static shadowing), so the
+  // path gain of B -> A equals that of A -> B up to fast fading, and a listener must hear a device that
+  // heard it strongly. Forgers claim receptions nobody reciprocates; selective witnesses ignore beacons
+  // they must have heard; fabricated link pairs disagree in RSSI.
+  const fadingDiffDb = Math.SQRT2 * model.fastFadingDb
+  const lossFloor = params.receptionLossPpm / 1_000_000
+  const reciprocalChi = new Map<string, { sum: number; k: number }>()
+  interface Event {
+    claimer: string
+    silent: string
+    q: number
+    isMissed: boolean
+  }
+  const events: Event[] = []
+  for (const [x, out] of links) {
+    for (const [y, link] of out) {
+      // y heard x. Did x hear y? Only askable if y beaconed and x listens.
+      const eirpY = eirpOf.get(y)
+      const rx = devices.get(x)
+      if (eirpY === undefined || rx === undefined || !listeners.has(x)) continue
+      const back = links.get(y)?.get(x)
+      const expectedDbm = link.gainDb + eirpY + rx.antennaGainDbi
+      const q = Math.max(lossFloor, normalCdf((model.sensitivityDbm - expectedDbm) / fadingDiffDb))
+      events.push({ claimer: y, silent: x, q, isMissed: back === undefined })
+      if (back !== undefined && x < y && Math.min(link.rssiDbm, back.rssiDbm) >= model.sensitivityDbm + fadingDiffDb) {
+        const z = (link.gainDb - back.gainDb) / fadingDiffDb
+        for (const id of [x, y]) {
+          const c = reciprocalChi.get(id) ?? { sum: 0, k: 0 }
+          c.sum += z * z
+          c.k++
+          reciprocalChi.set(id, c)
+        }
+      }
+    }
+  }
+  const tally = (role: 'claimer' | 'silent', skip: ReadonlySet<string>): Map<string, { qs: number[]; misses: number }> => {
+    const out = new Map<string, { qs: number[]; misses: number }>()
+    for (const e of events) {
+      const id = e[role]
+      if (skip.has(role === 'claimer' ? e.silent : e.claimer)) continue
+      let t = out.get(id)
+      if (t === undefined) out.set(id, (t = { qs: [], misses: 0 }))
+      t.qs.push(e.q)
+      if (e.isMissed) t.misses++
+    }
+    return out
+  }
+  const selective = new Set<string>()
+  for (const [id, t] of tally('silent', new Set())) {
+    // A listener that misses most of its neighbours, or more than chance allows even at a loose level,
+    // is deaf or selective: its silence says nothing about the devices it did not hear.
+    const p = poissonBinomialUpper(t.qs, t.misses)
+    if (2 * t.misses > t.qs.length || (t.misses >= 2 && p < 0.01)) selective.add(id)
+    if (t.misses < params.reciprocityMissesMin) continue
+    if (p < pMax) {
+      addFlag(
+        flags,
+        id,
+        'selective_witness',
+        `did not report ${t.misses} of ${t.qs.length} neighbours that heard it (p=${p.toExponential(1)})`,
+      )
+    }
+  }
+  for (const [id, t] of tally('claimer', selective)) {
+    if (t.misses < params.reciprocityMissesMin) continue
+    const p = poissonBinomialUpper(t.qs, t.misses)
+    if (p < pMax)
+      addFlag(
+        flags,
+        id,
+        'reception_unreciprocated',
+        `${t.misses} of ${t.qs.length} devices it claims to hear, though listening, never heard it back (p=${p.toExponential(1)})`,
+      )
+  }
+  for (const [id, c] of reciprocalChi) {
+    const p = chiSquareUpper(c.sum, c.k)
+    if (p < pMax)
+      addFlag(
+        flags,
+        id,
+        'rssi_not_reciprocal',
+        `link RSSI differs between the two directions beyond fading (chi2 ${c.sum.toFixed(0)} on ${c.k}, p=${p.toExponential(1)})`,
       )
   }
 
-  // RSSI of beacons whose beaconer is misplaced says nothing about the witness: leave them out.
-  const misplaced = new Set([...locationTrust].filter(([, l]) => l.ppm < 1_000_000).map(([id]) => id))
-
-  // 1. RSSI plausibility per witness device and per pair (probit scores of the truncated model).
+  // 3. RSSI plausibility per witness device and per pair (probit scores of the truncated model).
   const rssiScores = new Map<string, { sum: number; squares: number; count: number }>()
   const pairs = new Map<string, { sum: number; count: number; witness: string; beaconer: string }>()
   for (const w of valid) {
@@ -138,7 +299,8 @@ export function computeStatistics(
       addFlag(flags, p.witness, 'pair_rssi_implausible', `RSSI from ${p.beaconer} scores ${mean.toFixed(1)} over ${p.count} beacons`)
   }
 
-  // 2. Silent neighbourhood: nearby active devices that the model says should hear a beacon, but did not.
+  // 4. Silent neighbourhood: nearby active devices that the model says should hear a beacon, but did not.
+  // The same pass sums, per owner, how much of its devices' expected audience is its own fleet.
   const eirpMax = 36
   const reach = distanceForLossMeters(model, eirpMax + 10 - (model.sensitivityDbm - 3 * model.shadowingDb), 868_000_000)
   const bucketDeg = reach / 111_000
@@ -158,92 +320,143 @@ export function computeStatistics(
   }
   const expected = new Map<string, number>()
   const observed = new Map<string, number>()
-  for (const b of v.beacons) {
+  const improbableExpected = new Map<string, number>()
+  const ownerExpected = new Map<string, { own: number; all: number }>()
+  /** Expected audience of a device's beacon among active devices (hearing probability under the model). */
+  const audience = (b: { deviceId: string; eirpDbm: number; frequencyHz: number }, each: (c: DeviceRecord, p: number) => void): void => {
     const beaconer = devices.get(b.deviceId) as DeviceRecord
     const at = cellCentre(beaconer.location as string)
-    const heardBy = new Set(b.passed.map((w) => w.deviceId))
     const [bx, by] = bucketOf(at)
-    let e = 0
-    let o = 0
     for (let dx = -1; dx <= 1; dx++)
-      for (let dy = -1; dy <= 1; dy++) {
+      for (let dy = -1; dy <= 1; dy++)
         for (const c of buckets.get(`${bx + dx},${by + dy}`) ?? []) {
           if (c.deviceId === b.deviceId || c.region !== beaconer.region) continue
           const d = distanceMeters(at, cellCentre(c.location as string))
           if (d > reach) continue
-          const predicted = b.body.txPowerDbm + b.body.antennaGainDbi + c.antennaGainDbi - pathLossDb(model, d, b.body.frequencyHz)
-          const p = hearingProbability(model, predicted)
-          e += p
-          if (heardBy.has(c.deviceId)) o += 1
+          each(c, hearingProbability(model, b.eirpDbm + c.antennaGainDbi - pathLossDb(model, d, b.frequencyHz)))
         }
-      }
+  }
+  for (const b of v.beacons) {
+    const beaconer = devices.get(b.deviceId) as DeviceRecord
+    const heardBy = new Set(b.passed.map((w) => w.deviceId))
+    let e = 0
+    let o = 0
+    const oe = ownerExpected.get(beaconer.owner) ?? { own: 0, all: 0 }
+    ownerExpected.set(beaconer.owner, oe)
+    audience({ deviceId: b.deviceId, eirpDbm: b.body.txPowerDbm + b.body.antennaGainDbi, frequencyHz: b.body.frequencyHz }, (c, p) => {
+      if (p < improbableHearing) improbableExpected.set(c.deviceId, (improbableExpected.get(c.deviceId) ?? 0) + p)
+      e += p
+      if (heardBy.has(c.deviceId)) o += 1
+      oe.all += p
+      if (c.owner === beaconer.owner) oe.own += p
+    })
     expected.set(b.deviceId, (expected.get(b.deviceId) ?? 0) + e)
     observed.set(b.deviceId, (observed.get(b.deviceId) ?? 0) + o)
   }
   for (const [id, e] of expected) {
     const o = observed.get(id) ?? 0
     if (e < params.silenceExpectedMin) continue
-    if (o * 1_000_000 < params.silenceHeardPpmMin * e && poissonCdf(o, e) < 1e-4)
+    if (o * 1_000_000 < params.silenceHeardPpmMin * e && poissonCdf(o, e) < pMax)
       addFlag(flags, id, 'silent_neighbourhood', `heard by ${o} of ${e.toFixed(1)} expected nearby devices`)
   }
 
-  // 4. Co-location: beacons heard by the same witnesses with the same RSSI come from one place.
-  const rssiByBeaconer = new Map<string, Map<string, number>>()
-  for (const [id, list] of byBeaconer) rssiByBeaconer.set(id, new Map(list.map((w) => [w.deviceId, w.rssiDbm])))
-  const beaconersByWitness = new Map<string, string[]>()
-  for (const w of valid) {
-    const list = beaconersByWitness.get(w.deviceId)
-    if (list === undefined) beaconersByWitness.set(w.deviceId, [w.beacon.deviceId])
-    else list.push(w.beacon.deviceId)
+  // Improbable receptions: receptions the model gives less than a 1-in-1000 chance (at the asserted
+  // distances) happen to an honest listener at the rate the model predicts; a device claiming many
+  // (links it cannot have, vouched for by friends) is far in the Poisson tail.
+  for (const [rx, list] of receptionsOf) {
+    const d = devices.get(rx)
+    const at = locationOf(rx)
+    if (d === undefined || at === undefined) continue
+    let count = 0
+    for (const { tx, link } of list) {
+      const from = locationOf(tx)
+      // A transmitter already flagged (misplaced, deaf, inconsistent) explains the improbable link itself.
+      if (from === undefined || flags.has(tx)) continue
+      const p = hearingProbability(model, link.rssiDbm - link.gainDb - pathLossDb(model, distanceMeters(at, from), link.frequencyHz))
+      if (p < improbableHearing) count++
+    }
+    if (count < params.reciprocityMissesMin) continue
+    const lambda = Math.max(improbableExpected.get(rx) ?? 0, 1e-3)
+    const p = 1 - poissonCdf(count - 1, lambda)
+    if (p < pMax)
+      addFlag(
+        flags,
+        rx,
+        'reception_improbable',
+        `${count} receptions the model gives under ${improbableHearing * 1000} in 1000 (expected ${lambda.toFixed(2)}, p=${p.toExponential(1)})`,
+      )
   }
-  const colocatedWith = new Map<string, Set<string>>()
-  const checked = new Set<string>()
-  for (const list of beaconersByWitness.values()) {
+
+  // 5. Co-location: two devices at one spot share every link's static shadowing, so the path gains of
+  // their links to common partners (as transmitters and as receivers) differ by fast fading only; devices
+  // truly apart differ by independent shadowing. Flag pairs asserted apart whose differences are too small
+  // to be independent (lower chi-square tail) and consistent with fading alone (upper tail).
+  const index = new Map<string, number>()
+  const ids = [...devices.keys()].sort()
+  ids.forEach((id, i) => index.set(id, i))
+  const n = ids.length
+  const sums = new Map<number, { squares: number; k: number }>()
+  const accumulate = (list: Array<{ id: number; gainDb: number }>): void => {
     for (let i = 0; i < list.length; i++)
       for (let j = i + 1; j < list.length; j++) {
-        const a = list[i] as string
-        const b = list[j] as string
-        if (a === b) continue
-        const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`
-        if (checked.has(key)) continue
-        checked.add(key)
-        const ra = rssiByBeaconer.get(a) as Map<string, number>
-        const rb = rssiByBeaconer.get(b) as Map<string, number>
-        let common = 0
-        let squares = 0
-        for (const [wid, r] of ra) {
-          const other = rb.get(wid)
-          if (other === undefined || wid === a || wid === b) continue
-          common++
-          squares += (r - other) ** 2
-        }
-        if (common < params.colocationCommonMin) continue
-        const rms = Math.sqrt(squares / common)
-        const da = devices.get(a) as DeviceRecord
-        const db = devices.get(b) as DeviceRecord
-        const apart = distanceMeters(cellCentre(da.location as string), cellCentre(db.location as string))
-        if (rms <= params.colocationRssiDbMax && apart > 300) {
-          for (const [x, y] of [
-            [a, b],
-            [b, a],
-          ] as const) {
-            const set = colocatedWith.get(x) ?? new Set<string>()
-            set.add(y)
-            colocatedWith.set(x, set)
-          }
+        const a = list[i] as { id: number; gainDb: number }
+        const b = list[j] as { id: number; gainDb: number }
+        const key = a.id < b.id ? a.id * n + b.id : b.id * n + a.id
+        const diff = a.gainDb - b.gainDb
+        const s = sums.get(key)
+        if (s === undefined) sums.set(key, { squares: diff * diff, k: 1 })
+        else {
+          s.squares += diff * diff
+          s.k++
         }
       }
   }
-  for (const [id, set] of colocatedWith)
-    if (set.size >= 3)
-      addFlag(
-        flags,
-        id,
-        'colocated',
-        `heard like ${set.size} devices asserted more than 300 m away (RSSI within ${params.colocationRssiDbMax} dB RMS)`,
-      )
+  for (const out of undirected.values()) accumulate([...out].map(([other, l]) => ({ id: index.get(other) as number, gainDb: l.gainDb })))
+  const colocatedWith = new Map<string, string[]>()
+  // Devices apart differ by two independent static shadowings (fading left out: conservative).
+  const independentVar = 2 * (model.shadowingDb ** 2 - model.fastFadingDb ** 2)
+  const fadingVar = 2 * model.fastFadingDb ** 2
+  for (const [key, s] of sums) {
+    if (s.k < params.colocationCommonMin) continue
+    if (chiSquareLower(s.squares / independentVar, s.k) >= pMax) continue
+    if (chiSquareUpper(s.squares / fadingVar, s.k) < 1e-3) continue
+    const a = ids[Math.floor(key / n)] as string
+    const b = ids[key % n] as string
+    const la = locationOf(a)
+    const lb = locationOf(b)
+    if (la === undefined || lb === undefined || distanceMeters(la, lb) < params.colocationApartMetersMin) continue
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const list = colocatedWith.get(x)
+      if (list === undefined) colocatedWith.set(x, [y])
+      else list.push(y)
+    }
+  }
+  for (const [id, list] of colocatedWith)
+    addFlag(
+      flags,
+      id,
+      'colocated',
+      `its links match those of ${list.length} device(s) asserted at least ${params.colocationApartMetersMin} m away, as if at one spot`,
+    )
 
-  // 5. Graph: owners whose devices mostly witness each other; closed rings that only witness each other.
+  // 6. Owners: regular grids (co-located hardware spread on a lattice on paper) and fleets that witness
+  // mostly each other, against the share their geography predicts.
+  const devicesByOwner = new Map<string, DeviceRecord[]>()
+  for (const d of devices.values()) {
+    const list = devicesByOwner.get(d.owner)
+    if (list === undefined) devicesByOwner.set(d.owner, [d])
+    else list.push(d)
+  }
+  for (const [owner, fleet] of devicesByOwner) {
+    if (fleet.length < gridDevicesMin || !fleet.some((d) => colocatedWith.has(d.deviceId))) continue
+    const grid = latticeMembers(fleet)
+    if (grid.length >= gridDevicesMin)
+      for (const d of grid)
+        addFlag(flags, d.deviceId, 'regular_grid', `owner ${owner}: ${grid.length} devices asserted on a regular lattice, some co-located`)
+  }
   const interactions = new Map<string, { total: number; sameOwner: number }>()
   const partners = new Map<string, Set<string>>()
   for (const w of valid) {
@@ -262,26 +475,30 @@ export function computeStatistics(
       partners.set(id, p)
     }
   }
-  const devicesByOwner = new Map<string, string[]>()
-  for (const d of devices.values()) {
-    const list = devicesByOwner.get(d.owner)
-    if (list === undefined) devicesByOwner.set(d.owner, [d.deviceId])
-    else list.push(d.deviceId)
-  }
   for (const [owner, s] of interactions) {
     const fleet = devicesByOwner.get(owner) ?? []
-    if (fleet.length < 3 || s.total < params.ownerInteractionsMin) continue
-    if (s.sameOwner * 1_000_000 > params.ownerAffinityPpmMax * s.total)
-      for (const id of fleet)
-        addFlag(flags, id, 'owner_affinity', `owner ${owner}: ${s.sameOwner} of ${s.total} witness interactions are among its own devices`)
+    if (fleet.length < 3 || s.sameOwner < params.ownerInteractionsMin) continue
+    if (s.sameOwner * 1_000_000 <= params.ownerAffinityPpmMax * s.total) continue
+    const oe = ownerExpected.get(owner)
+    const share = Math.max(0.01, oe === undefined || oe.all === 0 ? 0 : oe.own / oe.all)
+    const p = poissonBinomialUpper(new Array<number>(s.total).fill(share), s.sameOwner)
+    if (p < pMax)
+      for (const d of fleet)
+        addFlag(
+          flags,
+          d.deviceId,
+          'owner_affinity',
+          `owner ${owner}: ${s.sameOwner} of ${s.total} witness interactions among its own devices, where geography predicts ${(share * 100).toFixed(0)}%`,
+        )
   }
+  // Closed rings: a group whose members interact only with each other, where the model expects outsiders to hear them.
   for (const [id, mine] of partners) {
     if (mine.size < ringSizeMin - 1) continue
     const group = new Set([id, ...mine])
     let isClosed = true
     for (const member of mine) {
       const theirs = partners.get(member)
-      if (theirs === undefined) {
+      if (theirs === undefined || theirs.size < mine.size - 1) {
         isClosed = false
         break
       }
@@ -291,10 +508,61 @@ export function computeStatistics(
           break
         }
       if (!isClosed) break
-      if (theirs.size < mine.size - 1) isClosed = false
     }
-    if (isClosed) addFlag(flags, id, 'witness_ring', `its ${mine.size} witness partners interact only with each other`)
+    if (!isClosed) continue
+    let outside = 0
+    for (const member of group) {
+      const b = v.beacons.find((x) => x.deviceId === member)
+      if (b === undefined) continue
+      audience({ deviceId: member, eirpDbm: b.body.txPowerDbm + b.body.antennaGainDbi, frequencyHz: b.body.frequencyHz }, (c, p) => {
+        if (!group.has(c.deviceId)) outside += p
+      })
+    }
+    if (Math.exp(-outside) < pMax)
+      addFlag(
+        flags,
+        id,
+        'witness_ring',
+        `its ${mine.size} witness partners interact only with each other; ${outside.toFixed(1)} outside links expected`,
+      )
   }
 
   return { flags, locationTrust, rssiScores }
+}
+
+/**
+ * The devices of a fleet whose asserted locations sit on a regular lattice: at least four pairs at one
+ * spacing d and two at d * sqrt(2) (a square grid), within `gridTolerance`.
+ */
+function latticeMembers(fleet: readonly DeviceRecord[]): DeviceRecord[] {
+  const at = fleet.map((d) => (d.location === undefined ? undefined : cellCentre(d.location)))
+  const nearest: number[] = []
+  for (let i = 0; i < fleet.length; i++) {
+    let best = Number.POSITIVE_INFINITY
+    for (let j = 0; j < fleet.length; j++) {
+      const a = at[i]
+      const b = at[j]
+      if (i !== j && a !== undefined && b !== undefined) best = Math.min(best, distanceMeters(a, b))
+    }
+    if (Number.isFinite(best)) nearest.push(best)
+  }
+  nearest.sort((a, b) => a - b)
+  const spacing = nearest[Math.floor(nearest.length / 2)]
+  if (spacing === undefined || spacing < 1) return []
+  const members = new Set<number>()
+  let sides = 0
+  let diagonals = 0
+  for (let i = 0; i < fleet.length; i++)
+    for (let j = i + 1; j < fleet.length; j++) {
+      const a = at[i]
+      const b = at[j]
+      if (a === undefined || b === undefined) continue
+      const r = distanceMeters(a, b) / spacing
+      if (Math.abs(r - 1) <= gridTolerance) {
+        sides++
+        members.add(i).add(j)
+      } else if (Math.abs(r - Math.SQRT2) <= gridTolerance * Math.SQRT2) diagonals++
+    }
+  if (sides < 4 || diagonals < 2) return []
+  return [...members].sort((a, b) => a - b).map((i) => fleet[i] as DeviceRecord)
 }

@@ -54,7 +54,12 @@ export const flagKinds = [
   'pair_rssi_implausible',
   'silent_neighbourhood',
   'colocated',
+  'regular_grid',
   'location_mismatch',
+  'selective_witness',
+  'reception_unreciprocated',
+  'reception_improbable',
+  'rssi_not_reciprocal',
   'owner_affinity',
   'witness_ring',
 ] as const

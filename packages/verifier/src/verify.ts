@@ -24,6 +24,12 @@ export interface BeaconRecord {
   timeMs: number
   body: BeaconBody
   payloadHash: Uint8Array
+  /**
+   * Radio evidence: every witness report naming this beacon's payload in time, on its frequency and
+   * region, from a located device (first report per device), before the distance and RSSI rules.
+   * The statistical defences read receptions from here, whatever the rules later decided.
+   */
+  heard: Array<{ deviceId: string; rssiDbm: number }>
   /** Witness reports that passed every rule but reciprocity and selection. */
   passed: WitnessRecord[]
   /** Valid witnesses (reciprocity included). */
@@ -97,6 +103,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
   const beacons: BeaconRecord[] = []
   const witnessQueue: Array<{ parsed: Parsed; body: WitnessBody }> = []
   const witnesses: WitnessRecord[] = []
+  const beaconSlots = new Set<string>()
 
   const sorted = [...inputs.reports].sort((a, b) =>
     a.report.deviceId === b.report.deviceId ? a.report.seq - b.report.seq : a.report.deviceId < b.report.deviceId ? -1 : 1,
@@ -167,10 +174,12 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
       reject(parsed, 'payload_mismatch')
       continue
     }
-    if (beacons.some((b) => b.deviceId === report.deviceId && b.slot.slot === slot.slot)) {
+    const beaconKey = `${report.deviceId}\u0000${slot.slot}`
+    if (beaconSlots.has(beaconKey)) {
       reject(parsed, 'duplicate')
       continue
     }
+    beaconSlots.add(beaconKey)
     beacons.push({
       reportId: parsed.reportId,
       deviceId: report.deviceId,
@@ -179,6 +188,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
       timeMs: report.timeMs,
       body: beacon,
       payloadHash: sha256(beacon.payload),
+      heard: [],
       passed: [],
       valid: [],
       selected: [],
@@ -248,6 +258,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
       fail('no_location', beacon)
       continue
     }
+    if (!beacon.heard.some((h) => h.deviceId === witnessId)) beacon.heard.push({ deviceId: witnessId, rssiDbm: body.rssiCentiDbm / 100 })
     const beaconerLocation = beaconer.location as string
     const distance = distanceMeters(cellCentre(beaconerLocation), cellCentre(witness.location))
     // 8 res-11 cells are about 400 m: only pairs within 2 km need the exact grid distance.

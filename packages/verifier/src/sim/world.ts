@@ -2,9 +2,9 @@ import { latLngToCell } from 'h3-js'
 import { makeReport, signReport, beaconPayload, beaconPayloadHash, type SignedDeviceReport } from '@terrane/reports'
 import { deviceKeyFromSeed } from '@terrane/reports/testing'
 import { sha256 } from '@terrane/codec'
-import { SeededRng, hashDraw } from '../rng.ts'
-import { cellCentre, distanceMeters, fromPlane, type LatLng } from '../geo.ts'
-import { distanceForLossMeters, freeSpaceRssiMaxDbm, pathLossDb } from '../model.ts'
+import { SeededRng } from '../rng.ts'
+import { cellCentre, distanceMeters, fromPlane, toPlane, type LatLng } from '../geo.ts'
+import { distanceForLossMeters, freeSpaceRssiMaxDbm, hearingProbability, pathLossDb } from '../model.ts'
 import { coverageParams, type CoverageParams } from '../params.ts'
 import type { ChallengeSlot } from '../challenges.ts'
 import type { CoverageHistory, DeviceHistory, DeviceRecord } from '../types.ts'
@@ -32,6 +32,10 @@ export interface SimDevice {
   record: DeviceRecord
   physical: LatLng
   asserted: LatLng
+  /** Physical position in the region's local plane, m (for the spatially correlated shadowing field). */
+  x: number
+  y: number
+  regionIndex: number
   frequencyHz: number
   txPowerDbm: number
   antennaGainDbi: number
@@ -52,9 +56,14 @@ export interface World {
   params: CoverageParams
   devices: SimDevice[]
   rng: SeededRng
-  /** Static shadowing (dB) per transmitter spot and receiver: spots at the same place share it. */
+  /** Static shadowing, dB: a reciprocal field over both link ends, correlated over `shadowCorrelationMeters`. */
   staticShadowSigmaDb: number
+  /** Grid spacing of the shadowing field: links whose ends are this close share their shadowing. */
+  shadowCorrelationMeters: number
+  /** Fast fading, dB: independent per reception. */
   fastFadingSigmaDb: number
+  /** Seed of the shadowing field (a function of the world seed). */
+  fieldSeed: number
 }
 
 const groupSizes: Record<AdversaryKind, number> = {
@@ -97,6 +106,7 @@ export function buildWorld(init: WorldInit): World {
   ): void => {
     const index = devices.length
     const key = deviceKeyFromSeed(`${init.seed}:${index}`)
+    const plane = toPlane({ lat: region.lat, lng: region.lng }, physical)
     devices.push({
       index,
       kind,
@@ -112,6 +122,9 @@ export function buildWorld(init: WorldInit): World {
       },
       physical,
       asserted,
+      x: plane.x,
+      y: plane.y,
+      regionIndex: simRegions.indexOf(region),
       frequencyHz: region.frequencyHz,
       txPowerDbm: region.region === 'EU868' ? 14 : 27,
       antennaGainDbi: 3,
@@ -162,7 +175,15 @@ export function buildWorld(init: WorldInit): World {
       }
     }
   })
-  return { params, devices, rng, staticShadowSigmaDb: 5.6, fastFadingSigmaDb: 2 }
+  return {
+    params,
+    devices,
+    rng,
+    staticShadowSigmaDb: 5.6,
+    shadowCorrelationMeters: 100,
+    fastFadingSigmaDb: params.pathLoss.fastFadingDb,
+    fieldSeed: rng.nextUint32(),
+  }
 }
 
 /** Reciprocity history as if every device that beacons had been active in the last day. */
@@ -177,10 +198,63 @@ export function warmHistory(world: World, nowMs: number): CoverageHistory {
   return { epoch: -1, devices }
 }
 
-function gaussianFromHash(...parts: string[]): number {
-  const a = Number(hashDraw(...parts) >> 11n) / 2 ** 53
-  const b = Number(hashDraw(...parts, 'b') >> 11n) / 2 ** 53
-  return Math.sqrt(-2 * Math.log(1 - a)) * Math.cos(2 * Math.PI * b)
+/** murmur3's 32-bit finaliser: a fast integer hash for simulation noise (never for protocol decisions). */
+function fmix32(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** A standard normal fixed by six integers (Box-Muller over two hashed uniforms). */
+function normalFromInts(seed: number, a: number, b: number, c: number, d: number, e: number): number {
+  let h = seed
+  for (const v of [a, b, c, d, e]) h = fmix32((h ^ Math.imul(v | 0, 0x9e3779b1)) + 0x7f4a7c15)
+  const u = (h + 0.5) / 4_294_967_296
+  const v = (fmix32(h ^ 0x68e31da4) + 0.5) / 4_294_967_296
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+}
+
+/**
+ * Static shadowing of the link a-b in units of its standard deviation: a Gaussian field over both
+ * ends, bilinearly interpolated on a grid of `shadowCorrelationMeters`, so it is reciprocal
+ * (S(a, b) = S(b, a)), transmitters or receivers at the same spot share it, and it decorrelates
+ * beyond about two grid steps (Gudmundson's exponential correlation, here with a finite support).
+ */
+export function linkShadow(world: World, a: SimDevice, b: SimDevice): number {
+  const g = world.shadowCorrelationMeters
+  const corners = (d: SimDevice): Array<[number, number, number]> => {
+    const fx = d.x / g
+    const fy = d.y / g
+    const i = Math.floor(fx)
+    const j = Math.floor(fy)
+    const tx = fx - i
+    const ty = fy - j
+    return [
+      [i, j, (1 - tx) * (1 - ty)],
+      [i + 1, j, tx * (1 - ty)],
+      [i, j + 1, (1 - tx) * ty],
+      [i + 1, j + 1, tx * ty],
+    ]
+  }
+  const ca = corners(a)
+  const cb = corners(b)
+  let sum = 0
+  let wa2 = 0
+  let wb2 = 0
+  for (const [, , w] of ca) wa2 += w * w
+  for (const [, , w] of cb) wb2 += w * w
+  for (const [ia, ja, wa] of ca)
+    for (const [ib, jb, wb] of cb) {
+      const isLow = ia < ib || (ia === ib && ja <= jb)
+      const z = isLow
+        ? normalFromInts(world.fieldSeed, a.regionIndex, ia, ja, ib, jb)
+        : normalFromInts(world.fieldSeed, a.regionIndex, ib, jb, ia, ja)
+      sum += wa * wb * z
+    }
+  return sum / Math.sqrt(wa2 * wb2)
 }
 
 export interface SimEpoch {
@@ -188,10 +262,13 @@ export interface SimEpoch {
   reports: SignedDeviceReport[]
 }
 
+/** RSSI forgers claim at most this many beacons per epoch that they did not hear. */
+export const forgedClaimsMax = 6
+
 /**
  * Simulates one epoch of radio: challenged devices beacon, beacons propagate with log-distance path
- * loss and log-normal shadowing (static per place and receiver, plus fast fading), devices that hear
- * them file signed witness reports; adversaries add their fabrications.
+ * loss, reciprocal spatially correlated shadowing and fast fading, devices that hear them file signed
+ * witness reports; adversaries add their fabrications.
  */
 export function simulateEpoch(world: World, epoch: number, startMs: number): SimEpoch {
   const { params, rng, devices } = world
@@ -203,7 +280,9 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
     const report = makeReport({ deviceId: d.record.deviceId, seq: ++d.seq, timeMs, kind }, body)
     reports.push(signReport(params.chainId, report, d.key.sign))
   }
-  const reach = distanceForLossMeters(model, 33 + 3 - (model.sensitivityDbm - 3 * model.shadowingDb), 868_000_000)
+  const totalSigmaDb = Math.hypot(world.staticShadowSigmaDb, world.fastFadingSigmaDb)
+  // Farthest a beacon is ever heard: strongest link budget, 4.5 standard deviations of luck.
+  const reach = distanceForLossMeters(model, 33 + 3 - (model.sensitivityDbm - 4.5 * totalSigmaDb), 868_000_000)
   const bucketDeg = reach / 111_000
   const buckets = new Map<string, SimDevice[]>()
   const keyOf = (p: LatLng, dx = 0, dy = 0): string =>
@@ -242,10 +321,22 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       b.txPowerDbm + b.antennaGainDbi,
       w.antennaGainDbi,
     ) - 0.5
+  /** A draw from the model at the asserted distance, conditioned on being decodable (the honest marginal). */
+  const modelDraw = (b: SimDevice, w: SimDevice): number => {
+    const mean = predictedAt(b, w, distanceMeters(b.asserted, w.asserted))
+    for (let tries = 0; tries < 64; tries++) {
+      const r = mean + model.shadowingDb * rng.normal()
+      if (r >= model.sensitivityDbm) return Math.min(r, fsplCap(b, w))
+    }
+    return model.sensitivityDbm + rng.next() * 2
+  }
+  const beacons = new Map<SimDevice, { timeMs: number; payload: Uint8Array; heardBy: Set<SimDevice> }>()
   for (const b of devices) {
     if (b.kind === 'witness_only') continue // never answers challenges
     const timeMs = startMs + 60_000 + rng.int(params.epochMs - 120_000)
     const payload = beaconPayload(entropy, b.record.deviceId)
+    const heardBy = new Set<SimDevice>()
+    beacons.set(b, { timeMs, payload, heardBy })
     sign(b, 'beacon', timeMs, {
       epoch,
       entropy,
@@ -254,21 +345,20 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       txPowerDbm: b.txPowerDbm,
       antennaGainDbi: b.antennaGainDbi,
     } as never)
-    const spot = latLngToCell(b.physical.lat, b.physical.lng, 12)
     for (let dx = -1; dx <= 1; dx++)
       for (let dy = -1; dy <= 1; dy++)
         for (const w of buckets.get(keyOf(b.physical, dx, dy)) ?? []) {
           if (w === b || w.frequencyHz !== b.frequencyHz) continue
+          const d = distanceMeters(b.physical, w.physical)
+          const mean = predictedAt(b, w, d)
+          if (mean + 4.5 * totalSigmaDb < model.sensitivityDbm) continue
+          const rssi = mean + world.staticShadowSigmaDb * linkShadow(world, b, w) + world.fastFadingSigmaDb * rng.normal()
+          if (rssi < model.sensitivityDbm) continue
+          heardBy.add(w)
           if (w.kind === 'witness_ring' || w.kind === 'sybil_owners') continue // colluders only vouch for each other
           if (w.group >= 0 && w.group === b.group) continue
-          const d = distanceMeters(b.physical, w.physical)
-          if (d > reach) continue
-          const rssi =
-            predictedAt(b, w, d) +
-            world.staticShadowSigmaDb * gaussianFromHash('shadow', spot, w.record.deviceId) +
-            world.fastFadingSigmaDb * rng.normal()
-          if (rssi < model.sensitivityDbm) continue
-          const reported = w.kind === 'rssi_forger' ? Math.min(rssi + 8, fsplCap(b, w)) : rssi
+          // RSSI forgers report a draw from the model at the asserted distance, not what they measured.
+          const reported = w.kind === 'rssi_forger' ? modelDraw(b, w) : rssi
           witness(w, b, payload, timeMs + 200 + rng.int(1_500), reported, b.frequencyHz)
         }
     // Colluders fabricate reports for each other's beacons, with RSSI from the model at the asserted distance.
@@ -281,34 +371,26 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       }
     }
   }
-  // RSSI forgers also claim beacons they never heard, 6-15 km away, with strong signals.
-  const beacons = new Map<string, { b: SimDevice; timeMs: number }>()
-  for (const r of reports)
-    if (r.report.kind === 'beacon')
-      beacons.set(r.report.deviceId, {
-        b: devices.find((d) => d.record.deviceId === r.report.deviceId) as SimDevice,
-        timeMs: r.report.timeMs,
-      })
+  // RSSI forgers claim beacons they did not hear (an accomplice relays the payload in time), from
+  // beaconers just beyond their reach, with an RSSI drawn from the model at the asserted distance
+  // conditioned on being decodable: each claim, alone, looks like an honest reception.
   for (const w of devices) {
     if (w.kind !== 'rssi_forger') continue
-    let claimed = 0
-    for (let dx = -2; dx <= 2 && claimed < 6; dx++)
-      for (let dy = -2; dy <= 2 && claimed < 6; dy++)
+    const candidates: Array<{ b: SimDevice; d: number }> = []
+    for (let dx = -1; dx <= 1; dx++)
+      for (let dy = -1; dy <= 1; dy++)
         for (const b of buckets.get(keyOf(w.physical, dx, dy)) ?? []) {
-          const d = distanceMeters(b.physical, w.physical)
-          const beacon = beacons.get(b.record.deviceId)
-          if (beacon === undefined || d < 6_000 || d > 15_000 || b.frequencyHz !== w.frequencyHz || claimed >= 6) continue
-          claimed++
-          const rssi = Math.min(predictedAt(b, w, d) + 15, fsplCap(b, w))
-          witness(
-            w,
-            b,
-            beaconPayload(entropy, b.record.deviceId),
-            beacon.timeMs + 300 + rng.int(1_000),
-            Math.max(rssi, model.sensitivityDbm + 2),
-            b.frequencyHz,
-          )
+          const beacon = beacons.get(b)
+          if (beacon === undefined || b === w || beacon.heardBy.has(w) || b.frequencyHz !== w.frequencyHz) continue
+          const d = distanceMeters(b.asserted, w.asserted)
+          const p = hearingProbability(model, predictedAt(b, w, d))
+          if (p >= 0.02 && p <= 0.6) candidates.push({ b, d })
         }
+    candidates.sort((x, y) => x.d - y.d)
+    for (const { b } of candidates.slice(0, forgedClaimsMax)) {
+      const beacon = beacons.get(b) as { timeMs: number; payload: Uint8Array }
+      witness(w, b, beacon.payload, beacon.timeMs + 300 + rng.int(1_000), modelDraw(b, w), b.frequencyHz)
+    }
   }
   return { slots: [slot], reports }
 }
