@@ -1,4 +1,14 @@
-import { ApiError, matchesFilter, type EventSubscription, type NodeBackend, type PageRequest } from '@terrane/api'
+import {
+  ApiError,
+  matchesFilter,
+  type DeviceProofQuery,
+  type DeviceQuery,
+  type EventSubscription,
+  type NodeBackend,
+  type PageRequest,
+  type PartyQuery,
+  type RewardQuery,
+} from '@terrane/api'
 import type { Static } from '@sinclair/typebox'
 import type * as Dto from '@terrane/api'
 import { decodeTx, type TxBody } from '@terrane/chain'
@@ -9,6 +19,8 @@ import { encodeStateProof } from '@terrane/state'
 import type { Logger } from 'pino'
 import type { TerraneNode } from './node.ts'
 import type { NodeChainStore } from './chain-store.ts'
+import type { DepinView } from './depin/service.ts'
+import * as depinApi from './depin/api.ts'
 
 type StatusDto = Static<typeof Dto.Status>
 type BlockHeaderDto = Static<typeof Dto.BlockHeader>
@@ -101,6 +113,7 @@ export class NodeApiBackend implements NodeBackend {
     private readonly node: TerraneNode,
     private readonly store: NodeChainStore,
     private readonly logger: Logger,
+    private readonly depin?: DepinView,
   ) {}
 
   /** Indexes stored blocks and follows new ones; call once at start. */
@@ -319,35 +332,35 @@ export class NodeApiBackend implements NodeBackend {
     return { items: all.slice(start, start + page.limit), nextCursor: start + page.limit < all.length ? String(start + page.limit) : null }
   }
 
-  async getDevice() {
-    return null
+  async getDevice(id: string) {
+    return this.depin === undefined ? null : depinApi.device(this.depin, id)
   }
   async getDevices(ids: readonly string[]) {
-    return ids.map(() => null)
+    return Promise.all(ids.map((id) => this.getDevice(id)))
   }
-  async listDevices() {
-    return emptyPage<Static<typeof Dto.Device>>()
+  async listDevices(query: DeviceQuery, page: PageRequest) {
+    return this.depin === undefined ? emptyPage<Static<typeof Dto.Device>>() : depinApi.devices(this.depin, query, page)
   }
-  async listDeviceProofs() {
-    return emptyPage<Static<typeof Dto.DeviceProof>>()
+  async listDeviceProofs(query: DeviceProofQuery, page: PageRequest) {
+    return this.depin === undefined ? emptyPage<Static<typeof Dto.DeviceProof>>() : depinApi.proofs(this.depin, query, page)
   }
-  async getReward() {
-    return null
+  async getReward(deviceId: string, epoch: number) {
+    return this.depin === undefined ? null : depinApi.reward(this.depin, deviceId, epoch)
   }
-  async listRewards() {
-    return emptyPage<Static<typeof Dto.Reward>>()
+  async listRewards(query: RewardQuery, page: PageRequest) {
+    return this.depin === undefined ? emptyPage<Static<typeof Dto.Reward>>() : depinApi.rewards(this.depin, query, page)
   }
-  async getAgreement() {
-    return null
+  async getAgreement(id: string) {
+    return depinApi.agreement(this.store, id)
   }
-  async listAgreements() {
-    return emptyPage<Static<typeof Dto.Agreement>>()
+  async listAgreements(query: PartyQuery, page: PageRequest) {
+    return depinApi.agreements(this.store, query, page)
   }
-  async getChannel() {
-    return null
+  async getChannel(id: string) {
+    return depinApi.channel(this.store, id)
   }
-  async listChannels() {
-    return emptyPage<Static<typeof Dto.Channel>>()
+  async listChannels(query: PartyQuery, page: PageRequest) {
+    return depinApi.channels(this.store, query, page)
   }
 
   async getStateProof(key: Uint8Array, height?: number) {

@@ -42,6 +42,11 @@ export interface NodeConfig {
     /** @default 64 MiB */
     bytesMax: number
   }
+  /** Devnet-only options (optional so older config objects stay valid). */
+  devnet?: {
+    /** Simulated devices this node runs in-process (needs the ingest: mqtt.port >= 0). @default 0 */
+    simulatedDevices: number
+  }
 }
 
 export type NodeConfigOverrides = {
@@ -74,6 +79,7 @@ export function defaultNodeConfig(home: string): NodeConfig {
     mqtt: { port: 1883 },
     consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true },
     mempool: { txsMax: 50_000, bytesMax: 64 * 1024 * 1024 },
+    devnet: { simulatedDevices: 0 },
   }
 }
 
@@ -88,6 +94,7 @@ function merge(base: NodeConfig, over: NodeConfigOverrides): NodeConfig {
     mqtt: { ...base.mqtt, ...over.mqtt },
     consensus: { ...base.consensus, ...over.consensus },
     mempool: { ...base.mempool, ...over.mempool },
+    ...(base.devnet === undefined && over.devnet === undefined ? {} : { devnet: { simulatedDevices: 0, ...base.devnet, ...over.devnet } }),
   }
 }
 
@@ -101,6 +108,7 @@ export const environmentVariables: Record<string, (value: string) => NodeConfigO
   TERRANE_API_PORT: (v) => ({ api: { port: Number(v) } }),
   TERRANE_MQTT_PORT: (v) => ({ mqtt: { port: Number(v) } }),
   TERRANE_DASHBOARD_DIR: (v) => ({ api: { dashboardDir: v } }),
+  TERRANE_SIMULATED_DEVICES: (v) => ({ devnet: { simulatedDevices: Number(v) } }),
 }
 
 function fromEnvironment(env: Record<string, string | undefined>): NodeConfigOverrides[] {
@@ -137,6 +145,11 @@ export function validateNodeConfig(c: NodeConfig): NodeConfig {
     throw new NodeConfigError('mempool.txsMax', 'must be a positive integer')
   if (!Number.isSafeInteger(c.mempool.bytesMax) || c.mempool.bytesMax < 1024)
     throw new NodeConfigError('mempool.bytesMax', 'must be at least 1024')
+  if (
+    c.devnet !== undefined &&
+    (!Number.isSafeInteger(c.devnet.simulatedDevices) || c.devnet.simulatedDevices < 0 || c.devnet.simulatedDevices > 10_000)
+  )
+    throw new NodeConfigError('devnet.simulatedDevices', 'must be an integer in 0..10000')
   return c
 }
 

@@ -6,6 +6,8 @@ import { peerIdOfSeed } from '@terrane/p2p'
 import { defaultNodeConfig, type NodeConfig } from './config.ts'
 import { nodePaths } from './node.ts'
 import { writeKeyFile } from './keys.ts'
+import { devnetDepinGenesis, manufacturerPath } from './depin/genesis.ts'
+import { writeManufacturerFile } from './depin/manufacturer.ts'
 
 export interface DevnetInit {
   /** Root directory; node i lives in `<dir>/node<i>`. */
@@ -21,8 +23,14 @@ export interface DevnetInit {
   genesisTimeMs: number
   /** Chain parameter overrides (JSON values as in the genesis file). */
   params?: Record<string, unknown>
-  /** Module genesis sections. */
+  /** Module genesis sections (merged over the DePIN ones). */
   modules?: Record<string, unknown>
+  /**
+   * DePIN sections: the devnet manufacturer (root key from the seed, kept in each node's
+   * `keys/devnet_manufacturer.json` for the simulator), the devices admin (faucet 15), every
+   * validator's operator as a bonded coverage verifier, the share schedule and emission. @default true
+   */
+  isDepin?: boolean
 }
 
 export interface DevnetNode {
@@ -93,20 +101,33 @@ export async function writeDevnet(init: DevnetInit): Promise<DevnetLayout> {
     }
     const config = defaultNodeConfig(home)
     config.moniker = `${isValidator ? 'validator' : 'full'}-${i}`
-    config.p2p.listen = `/ip4/127.0.0.1/tcp/${basePort + 10 * i}`
-    config.api.port = basePort + 10 * i + 1
-    config.mqtt.port = basePort + 10 * i + 2
+    // basePort 0 means free ports everywhere (tests), not ports 1, 2, 11, ...
+    const port = (offset: number) => (basePort === 0 ? 0 : basePort + 10 * i + offset)
+    config.p2p.listen = `/ip4/127.0.0.1/tcp/${port(0)}`
+    config.api.port = port(1)
+    config.mqtt.port = port(2)
     config.consensus.isDevnetTiming = true
     nodes.push({ index: i, home, isValidator, config, apiUrl: `http://127.0.0.1:${config.api.port}` })
   }
+  const depin =
+    init.isDepin === false
+      ? undefined
+      : await devnetDepinGenesis({
+          rootKeySeed: devnetSeed(seed, 'manufacturer-root'),
+          devnetSeed: seed,
+          genesisTimeMs: init.genesisTimeMs,
+          operators: validators.map((v) => (v as { operator: string }).operator),
+          faucets,
+        })
+  const modules = { ...depin?.modules, ...init.modules }
   const genesis = {
     genesisTimeMs: init.genesisTimeMs,
     chain: {
       chainId,
-      params: { epochBlocks: 20, unbondingBlocks: 200, signedBlocksWindow: 100, ...init.params },
+      params: { epochBlocks: 20, unbondingBlocks: 200, signedBlocksWindow: 100, ...depin?.params, ...init.params },
       accounts,
       validators,
-      ...(init.modules === undefined ? {} : { modules: init.modules }),
+      ...(Object.keys(modules).length === 0 ? {} : { modules }),
     },
   }
   // Everyone bootstraps from node 0; the DHT finds the rest.
@@ -116,6 +137,7 @@ export async function writeDevnet(init: DevnetInit): Promise<DevnetLayout> {
     if (node.index > 0) node.config.p2p.bootstrap = [bootstrap]
     await mkdir(node.home, { recursive: true })
     await writeFile(nodePaths(node.home).genesis, JSON.stringify(genesis, null, 2) + '\n')
+    if (depin !== undefined) await writeManufacturerFile(manufacturerPath(node.home), depin.manufacturer)
     const { home: _home, ...fileConfig } = node.config
     await writeFile(join(node.home, 'config.json'), JSON.stringify(fileConfig, null, 2) + '\n')
   }

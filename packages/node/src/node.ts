@@ -21,6 +21,9 @@ import { signerStateFile } from './storage/signer-state-file.ts'
 import { WriteAheadLog } from './storage/wal.ts'
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts'
 import { existsSync } from 'node:fs'
+import { depinChainModules } from './depin/modules.ts'
+import { startDepinService } from './depin/start.ts'
+import type { DepinService } from './depin/service.ts'
 
 /** Where a node keeps its files under its home directory. */
 export function nodePaths(home: string) {
@@ -61,6 +64,8 @@ export interface TerraneNode {
   readonly reactor: ConsensusReactor
   readonly metrics: NodeMetrics
   readonly logger: Logger
+  /** The DePIN service (ingest, coverage verifier, simulated devices) when `mqtt.port >= 0`. */
+  readonly depin?: DepinService
   /** This node's validator address (hex), or null for a full node. */
   readonly validatorAddress: string | null
   /** Submits a transaction from a local client: mempool, then gossip. */
@@ -99,7 +104,14 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
     stops.push(() => store.close())
     const pool: VerifierPool = createVerifierPool()
     stops.push(() => pool.close())
-    const appInit = { genesis: genesis.chain, store, verifier: pool, modules: init.modules ?? [], emissionSinks: init.emissionSinks ?? [] }
+    const depinModules = depinChainModules(genesis.chain.modules)
+    const appInit = {
+      genesis: genesis.chain,
+      store,
+      verifier: pool,
+      modules: [...depinModules.modules, ...(init.modules ?? [])],
+      emissionSinks: [...depinModules.emissionSinks, ...(init.emissionSinks ?? [])],
+    }
     const app = createChainApp(appInit)
     const { validators } = app.initChain()
     if (app.info().height === 0 && store.hasStaged()) await app.commit() // a fresh store: make genesis durable
@@ -244,7 +256,10 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       },
       stop: stopAll,
     }
-    const backend = new NodeApiBackend(node, store, logger)
+    const depin = config.mqtt.port >= 0 ? await startDepinService(node, store, logger.child({ component: 'depin' })) : undefined
+    if (depin !== undefined) stops.push(() => depin.stop())
+    if (depin !== undefined) (node as { depin?: DepinService }).depin = depin
+    const backend = new NodeApiBackend(node, store, logger, depin)
     await backend.start()
     const api = await createApiServer(
       { backend, registry: metrics.registry },

@@ -1,0 +1,79 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { decodeAddress } from '@terrane/crypto'
+import { committedModuleStore as devicesStore, deviceStatus } from '@terrane/devices'
+import { committedModuleStore as coverageStore, epochState } from '@terrane/coverage'
+import { startNode, writeDevnet, loadNodeConfig, type TerraneNode } from '../src/index.ts'
+import type { DepinService } from '../src/depin/service.ts'
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+test('a devnet validator onboards simulated devices, settles a coverage epoch on chain and serves it over HTTP', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'terrane-depin-'))
+  let node: TerraneNode | undefined
+  try {
+    const layout = await writeDevnet({ dir, validators: 1, genesisTimeMs: Date.now(), basePort: 0, params: { epochBlocks: 10 } })
+    const home = (layout.nodes[0] as { home: string }).home
+    const config = await loadNodeConfig(home, {}, { TERRANE_SIMULATED_DEVICES: '12' })
+    node = await startNode({ config, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }) })
+    const depin = node.depin as DepinService
+    const sim = depin.simulation
+    assert.ok(sim !== undefined)
+    const devices = devicesStore(depin.chainStore)
+
+    // Every device onboarded with a verified attestation.
+    await waitFor(() => sim.isReady, 60_000, 'the simulated devices to onboard and connect')
+    assert.equal(sim.status.onboarded, 12)
+    for (const id of sim.deviceIds) {
+      const status = deviceStatus(devices, id)
+      assert.equal(status?.attestation, 'ok', id)
+      assert.equal(status?.isEarning, true, id)
+    }
+    const owners = sim.owners.map((o) => decodeAddress(o))
+    const before = owners.map((o) => node!.app.account(o).balanceMicro)
+
+    // A coverage epoch with reports settles: digest agreed, payouts paid at the next boundary.
+    const paidEpoch = () =>
+      depin.records
+        .all()
+        .find((r) => r.payouts.some((p) => p.paidMicro > 0n) && epochState(coverageStore(depin.chainStore), r.epoch)?.status === 'paid')
+    await waitFor(() => paidEpoch() !== undefined, 90_000, 'a coverage epoch to be paid')
+    const record = paidEpoch()!
+    assert.ok(
+      record.verdicts.some((v) => v.kind === 'beacon' && v.status !== 'rejected'),
+      'a valid beacon',
+    )
+    const grew = owners.some((o, i) => node!.app.account(o).balanceMicro > (before[i] as bigint))
+    assert.ok(grew, 'some owner balance grew by its payout')
+
+    // Over HTTP.
+    const api = node.apiUrl
+    const list = (await (await fetch(`${api}/v1/devices?limit=100`)).json()) as {
+      items: Array<{ id: string; attestation: { status: string } }>
+    }
+    assert.equal(list.items.length, 12)
+    assert.ok(list.items.every((d) => d.attestation.status === 'verified'))
+    const payout = record.payouts.find((p) => p.paidMicro > 0n)!
+    const rewards = (await (await fetch(`${api}/v1/devices/${payout.deviceId}/rewards`)).json()) as {
+      items: Array<{ epoch: number; amount: string; explanation: Array<{ name: string; detail: string }> }>
+    }
+    const r = rewards.items.find((x) => x.epoch === record.epoch)
+    assert.equal(r?.amount, payout.paidMicro.toString())
+    assert.ok(r?.explanation.some((e) => e.name === 'diagnose' && e.detail.includes(payout.deviceId)))
+    const proofs = (await (await fetch(`${api}/v1/devices/${payout.deviceId}/proofs`)).json()) as { items: Array<{ verdict: string }> }
+    assert.ok(proofs.items.length > 0)
+  } finally {
+    await node?.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
