@@ -1,0 +1,4 @@
+// Seeds 76-150 of the 300 that `npm test` runs (the real chain app), split over files that run in parallel.
+import { range, seedSuite } from './seed-suite.ts'
+
+seedSuite(range(76, 150), 'chain')
