@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { decodeAddress } from '@terrane/crypto'
-import { committedModuleStore as devicesStore, deviceStatus } from '@terrane/devices'
+import { committedModuleStore as devicesStore, deviceStatus, devicesErrorCodeOfLog } from '@terrane/devices'
+import { signTx } from '@terrane/chain'
+import { sha256 } from '@terrane/codec'
+import { blockHash } from '@terrane/consensus'
+import { accountIdOfPublicKey, addressOfPublicKey } from '@terrane/crypto'
+import { buildOnboardingRequest, createSimulatedManufacturer, SoftwareSecureElement } from '@terrane/device'
+import { deviceKeyFromSeed } from '@terrane/reports/testing'
 import { committedModuleStore as coverageStore, epochState } from '@terrane/coverage'
 import { startNode, writeDevnet, loadNodeConfig, type TerraneNode } from '../src/index.ts'
 import type { DepinService } from '../src/depin/service.ts'
@@ -39,6 +45,50 @@ test('a devnet validator onboards simulated devices, settles a coverage epoch on
       assert.equal(status?.attestation, 'ok', id)
       assert.equal(status?.isEarning, true, id)
     }
+    // A device certificate from a manufacturer the chain does not know: its onboarding is refused with the reason.
+    const forger = await createSimulatedManufacturer({ manufacturerId: 'forger', nowMs: Date.now() })
+    const key = deviceKeyFromSeed('forged-device')
+    const secureElement = new SoftwareSecureElement(key.privateKey, {
+      certificateChainDer: await forger.issueDeviceCertificate(key.publicKey, 1),
+    })
+    const owner = layout.faucets[13]!
+    const anchor = (await node.blockStore.block(node.blockStore.height))!
+    const request = await buildOnboardingRequest(
+      {
+        chainId: layout.chainId,
+        owner: addressOfPublicKey(owner.publicKey),
+        location: sim.locations[0]!,
+        capabilities: { radioBands: ['eu868'], storageBytes: 1024, bandwidthKbps: 1000 },
+        feeMaxMicroTrn: 40_000_000n,
+        anchorBlockHash: blockHash(anchor.header),
+        anchorTimeMs: anchor.header.timeMs,
+      },
+      { secureElement, owner },
+    )
+    const forged = signTx(
+      node.app.txBodySchema,
+      {
+        chainId: layout.chainId,
+        sender: accountIdOfPublicKey(owner.publicKey),
+        nonce: 0,
+        feeMicro: 1_000n,
+        expiryHeight: 0,
+        messages: [{ type: 'devices/onboard', ...request }],
+      },
+      [owner],
+    )
+    assert.equal(node.submitTx(forged).accepted, true)
+    let location: { height: number; index: number } | undefined
+    for (let i = 0; i < 300 && location === undefined; i++) {
+      location = await node.blockStore.txLocation(sha256(forged))
+      if (location === undefined) await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.ok(location !== undefined, 'the forged onboarding tx was included')
+    const result = (await node.blockStore.results(location.height))?.txResults[location.index]
+    assert.notEqual(result?.code, 0)
+    assert.equal(devicesErrorCodeOfLog(result?.log ?? ''), 'DEVICES_ATTESTATION_UNKNOWN_ROOT')
+    assert.equal(deviceStatus(devices, key.deviceId), undefined)
+
     const owners = sim.owners.map((o) => decodeAddress(o))
     const before = owners.map((o) => node!.app.account(o).balanceMicro)
 

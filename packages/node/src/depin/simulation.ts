@@ -116,6 +116,10 @@ export class DevnetSimulation {
     return this.#devices.map((d) => d.key.deviceId)
   }
 
+  get locations(): string[] {
+    return this.#devices.map((d) => d.location)
+  }
+
   get owners(): string[] {
     return [...new Set(this.#devices.map((d) => addressOfPublicKey(d.owner.publicKey)))]
   }
