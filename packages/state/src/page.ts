@@ -153,9 +153,17 @@ export function hashPages(pages: readonly Page[]): void {
   }
 }
 
+/** Pages at nibble depths up to this keep their heap once computed (273 pages, about 300 KiB). */
+const heapCacheDepthMax = 2
+
+/** The heap of a page, computed if need be; only the top pages keep it (proofs use them all). */
 export function heapOf(page: Page): PageHeap {
-  if (page.heap === undefined) hashPages([page])
-  return page.heap as PageHeap
+  if (page.heap !== undefined) return page.heap
+  hashPages([page])
+  const heap = page.heap as PageHeap | undefined
+  assert.ok(heap !== undefined)
+  if (page.depth > heapCacheDepthMax) page.heap = undefined
+  return heap
 }
 
 export function pageHash(page: Page): Uint8Array {
@@ -303,12 +311,36 @@ export function decodePage(bytes: Uint8Array, depth: number, path: Uint8Array, v
 }
 
 function decodeLeaf(bytes: Uint8Array, offset: number): Leaf {
-  return {
-    kind: 0,
-    path: bytes.subarray(offset, offset + hashBytes),
-    valueHash: bytes.subarray(offset + hashBytes, offset + 2 * hashBytes),
-    hash: bytes.subarray(offset + 2 * hashBytes, offset + 3 * hashBytes),
-    version: readVersion(bytes, offset + 3 * hashBytes),
+  return new PageLeaf(bytes, offset)
+}
+
+/**
+ * A leaf read from page bytes. It keeps the bytes and an offset and makes its views on
+ * demand: one small object per resident leaf instead of four (a million-key tree stays in
+ * memory, see README "Memory").
+ */
+class PageLeaf implements Leaf {
+  readonly kind = 0 as const
+  readonly version: number
+  readonly bytes: Uint8Array
+  readonly offset: number
+
+  constructor(bytes: Uint8Array, offset: number) {
+    this.bytes = bytes
+    this.offset = offset
+    this.version = readVersion(bytes, offset + 3 * hashBytes)
+  }
+
+  get path(): Uint8Array {
+    return this.bytes.subarray(this.offset, this.offset + hashBytes)
+  }
+
+  get valueHash(): Uint8Array {
+    return this.bytes.subarray(this.offset + hashBytes, this.offset + 2 * hashBytes)
+  }
+
+  get hash(): Uint8Array {
+    return this.bytes.subarray(this.offset + 2 * hashBytes, this.offset + 3 * hashBytes)
   }
 }
 

@@ -281,7 +281,7 @@ class DefaultStateStore implements StateStore {
     this.#checkOpen()
     checkKey(key)
     const path = pathOf(key)
-    const leaf = this.#findLeaf(path, this.#rootSlotAt(version))
+    const leaf = this.#findLeaf(path, this.#rootSlotAt(version), version === this.#version)
     if (leaf === null) return undefined
     const value = this.#backend.readSync(valueKey(path, leaf.version))
     if (value === undefined) throw new StateError('STATE_CORRUPT', 'A leaf has no value record')
@@ -303,11 +303,12 @@ class DefaultStateStore implements StateStore {
     checkKey(key)
     const path = pathOf(key).slice()
     let slot = this.#rootSlotAt(version)
+    const isResident = version === this.#version
     const siblings: Uint8Array[] = []
     for (let depth = 0; ; depth++) {
       if (slot === null) return { siblings, leaf: null }
       if (slot.kind === 0) return { siblings, leaf: { path: slot.path.slice(), valueHash: slot.valueHash.slice() } }
-      const page = this.#loadPage(slot, depth, path)
+      const page = this.#loadPage(slot, depth, path, isResident)
       const heap = heapOf(page)
       const nibble = nibbleAt(path, depth)
       let node = 1
@@ -378,7 +379,13 @@ class DefaultStateStore implements StateStore {
       prepared !== undefined && prepared.version === this.#version + 1 ? prepared : this.prepareUpdates(input)
 
     const ops: BackendOp[] = []
-    for (const page of ctx.newPages) ops.push({ type: 'put', key: pageKey(version, page.depth, page.path), value: encodePage(page) })
+    const encoded: Uint8Array[] = new Array<Uint8Array>(ctx.newPages.length)
+    for (let i = 0; i < ctx.newPages.length; i++) {
+      const page = ctx.newPages[i] as Page
+      const bytes = encodePage(page)
+      encoded[i] = bytes
+      ops.push({ type: 'put', key: pageKey(version, page.depth, page.path), value: bytes })
+    }
     for (const u of updates) if (u.value !== null) ops.push({ type: 'put', key: valueKey(u.path, version), value: u.value })
     ops.push({ type: 'put', key: versionKey(recordRoot, version), value: encodeRoot(rootSlot) })
     if (ctx.staleKeys.length > 0) ops.push({ type: 'put', key: versionKey(recordStale, version), value: encodeKeyList(ctx.staleKeys) })
@@ -395,12 +402,19 @@ class DefaultStateStore implements StateStore {
     this.#version = version
     this.#oldestVersion = oldestVersion
     this.#rootSlot = rootSlot
+    // The new pages join the resident tree as views of their encoded bytes (one buffer per
+    // page, one object per leaf), children first: ctx.newPages lists every page after its
+    // child pages, so each parent finds its children already re-read. They drop their heaps
+    // (1 KiB each); proofs rebuild them on demand.
     for (let i = 0; i < ctx.newPages.length; i++) {
       const page = ctx.newPages[i] as Page
-      ;(ctx.newRefs[i] as PageRef).page = undefined
-      // Cached pages drop their heap (1 KiB); proofs rebuild it on demand.
-      page.heap = undefined
-      this.#cachePage(keyString(pageKey(version, page.depth, page.path)), page)
+      const resident = decodePage(encoded[i] as Uint8Array, page.depth, page.path, version)
+      for (let n = 0; n < slotsPerPage; n++) {
+        const before = page.slots[n] as Slot
+        const after = resident.slots[n] as Slot
+        if (before !== null && before.kind === 1 && after !== null && after.kind === 1) after.page = before.page
+      }
+      ;(ctx.newRefs[i] as PageRef).page = resident
     }
     return { version, root: slotHash(rootSlot).slice() }
   }
@@ -441,7 +455,7 @@ class DefaultStateStore implements StateStore {
       return this.#build(leaves, depth, ctx)
     }
     const first = (updates[lo] as Update).path
-    const page = this.#loadPage(slot, depth, first)
+    const page = this.#loadPage(slot, depth, first, true)
     const slots = page.slots.slice()
     let isChanged = false
     for (let i = lo; i < hi;) {
@@ -495,18 +509,31 @@ class DefaultStateStore implements StateStore {
     return ref
   }
 
-  #findLeaf(path: Uint8Array, root: Slot): Leaf | null {
+  #findLeaf(path: Uint8Array, root: Slot, isResident: boolean): Leaf | null {
     let slot = root
     for (let depth = 0; slot !== null && slot.kind === 1; depth++) {
-      slot = this.#loadPage(slot, depth, path).slots[nibbleAt(path, depth)] as Slot
+      slot = this.#loadPage(slot, depth, path, isResident).slots[nibbleAt(path, depth)] as Slot
     }
     if (slot === null || !bytesEqual(slot.path, path)) return null
     return slot
   }
 
-  #loadPage(ref: PageRef, depth: number, path: Uint8Array): Page {
+  /**
+   * The page behind `ref`. Pages of the latest version (`isResident`) stay in memory once
+   * read, linked from their parent's reference: the latest tree is walked without lookups
+   * or database reads. Pages read for older versions go through the bounded LRU cache and
+   * are never linked, so old trees do not pin memory.
+   */
+  #loadPage(ref: PageRef, depth: number, path: Uint8Array, isResident: boolean): Page {
     if (ref.page !== undefined) return ref.page
     const key = pageKey(ref.version, depth, path)
+    if (isResident) {
+      const bytes = this.#backend.readSync(key)
+      if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Page missing at depth ${depth}, version ${ref.version}`)
+      const page = decodePage(bytes, depth, path.slice(0, hashBytes), ref.version)
+      ref.page = page
+      return page
+    }
     const id = keyString(key)
     const cached = this.#pages.get(id)
     if (cached !== undefined) {
