@@ -35,6 +35,12 @@ export interface EmbeddedBrokerInit {
   tls?: ListenInit & { key: string | Uint8Array; cert: string | Uint8Array }
   /** Extra OpenSSL options for the TLS listener (ciphers, minVersion). */
   tlsOptions?: TlsOptions
+  /**
+   * Reports being checked at once (aedes' delivery concurrency). Beyond it aedes queues messages,
+   * and a client's socket is not read again until its last read is answered: TCP backpressure
+   * reaches the devices. Must exceed the signature pool's batch size for batches to fill. @default 1024
+   */
+  reportsInFlightMax?: number
 }
 
 export interface EmbeddedBrokerComponents {
@@ -99,6 +105,7 @@ class DefaultEmbeddedBroker implements EmbeddedBroker {
   async start(): Promise<void> {
     const { metrics } = this.#c
     const aedes = await Aedes.createBroker({
+      concurrency: this.#init.reportsInFlightMax ?? 1024,
       authenticate: (client, username, password, done) => {
         const isTls = client.conn instanceof TLSSocket
         const mode: AuthMode = isTls ? 'tls' : 'token'
@@ -143,8 +150,9 @@ class DefaultEmbeddedBroker implements EmbeddedBroker {
       aedes.subscribe(
         reportsTopicFilter,
         (packet, done) => {
-          this.#c.processor.handle(packet.topic, packet.payload as Uint8Array)
-          done()
+          // QoS 1: aedes sends the PUBACK once this callback runs, so the device is acknowledged
+          // only after the verdict (accepted or refused). A programmer error rejects and crashes.
+          void this.#c.processor.submit(packet.topic, packet.payload as Uint8Array).finally(() => done())
         },
         resolve,
       ),

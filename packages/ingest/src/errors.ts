@@ -4,6 +4,7 @@ export type IngestErrorCode =
   | 'INGEST_BAD_TOKEN' // a session token that cannot be decoded (device side building one)
   | 'INGEST_NOT_STARTED' // a method that needs a running service
   | 'INGEST_BROKER' // the external broker refused the connection or the subscription
+  | 'INGEST_VERIFIER' // a signature-pool worker failed (its reports are refused as verifier_failed)
 
 export class IngestError extends Error {
   static override name = 'IngestError'

@@ -65,8 +65,12 @@ class DefaultExternalConsumer implements ExternalConsumer {
     } catch (err) {
       throw new IngestError('INGEST_BROKER', `cannot connect to ${this.#init.url}: ${(err as Error).message}`, { cause: err })
     }
+    // mqtt.js handles one incoming packet at a time (its handleMessage hook would hold the PUBACK
+    // but serialise verification, batches of one), so the consumer acks on receipt and verifies
+    // behind it: a report in the signature queue when the process dies is lost (at most once from
+    // here on). The pool's queue bound refuses (counts 'overloaded') rather than buffer without end.
     client.on('message', (topic, payload) => {
-      this.#c.processor.handle(topic, payload)
+      void this.#c.processor.submit(topic, payload)
     })
     try {
       const granted = await client.subscribeAsync(this.topicFilter, { qos: this.#init.qos ?? 1 })

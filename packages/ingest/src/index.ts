@@ -31,5 +31,7 @@ export {
 } from './broker.ts'
 export { externalConsumer, type ExternalConsumer, type ExternalConsumerInit, type ExternalConsumerComponents } from './external.ts'
 export { challengeServer, type ChallengeServer, type ChallengeServerInit } from './challenge-server.ts'
+export { createSignaturePool, type SignatureVerifier, type SignaturePoolInit } from './pool/signature-pool.ts'
+export { packBatch, unpackBatch, type SignatureItem } from './pool/packing.ts'
 export { createIngest, type Ingest, type IngestInit, type IngestComponents } from './ingest.ts'
 export { attestationCertificateVerifier } from './certificates.ts'

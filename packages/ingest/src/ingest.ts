@@ -6,6 +6,7 @@ import { reportProcessor, type ReportProcessor, type ReportProcessorInit, type R
 import { sessionAuthority, type SessionAuthority, type SessionAuthorityInit } from './session.ts'
 import { embeddedBroker, type ClientCertificateVerifier, type EmbeddedBroker, type EmbeddedBrokerInit } from './broker.ts'
 import { challengeServer, type ChallengeServer, type ChallengeServerInit } from './challenge-server.ts'
+import { createSignaturePool, type SignaturePoolInit, type SignatureVerifier } from './pool/signature-pool.ts'
 
 export interface IngestInit extends ReportProcessorInit {
   /** Embedded broker listeners; `tcp` enables session tokens, `tls` client certificates. @default { tcp: {} } */
@@ -14,6 +15,11 @@ export interface IngestInit extends ReportProcessorInit {
   session?: Partial<Omit<SessionAuthorityInit, 'chainId'>>
   /** The HTTP challenge endpoint for token mode. @default {} (on, loopback, free port) */
   challenge?: ChallengeServerInit | false
+  /**
+   * Signature verification off the broker thread: a worker pool verifying in batches. `false`
+   * verifies on the broker's thread (one core). @default {} (one worker per core, batches of 64)
+   */
+  signaturePool?: SignaturePoolInit | false
 }
 
 export interface IngestComponents {
@@ -30,6 +36,8 @@ export interface Ingest {
   readonly metrics: IngestMetrics
   readonly session: SessionAuthority
   readonly broker: EmbeddedBroker
+  /** The signature pool, unless `signaturePool: false`. */
+  readonly signatures: SignatureVerifier | undefined
   /** `mqtt://127.0.0.1:<port>` of the token listener, once started. */
   readonly tcpUrl: string | undefined
   readonly tlsUrl: string | undefined
@@ -48,7 +56,14 @@ export function createIngest(init: IngestInit) {
   return (components: IngestComponents): Ingest => {
     const clock = components.clock ?? systemClock
     const metrics = createIngestMetrics(components.registry)
-    const processor = reportProcessor(init)({ clock, directory: components.directory, sink: components.sink, metrics })
+    const signatures = init.signaturePool === false ? undefined : createSignaturePool(init.signaturePool ?? {})
+    const processor = reportProcessor(init)({
+      clock,
+      directory: components.directory,
+      sink: components.sink,
+      metrics,
+      ...(signatures === undefined ? {} : { signatures }),
+    })
     const session = sessionAuthority({ secret: randomBytes(32), ...init.session, chainId: init.chainId })({
       clock,
       directory: components.directory,
@@ -69,6 +84,7 @@ export function createIngest(init: IngestInit) {
       metrics,
       session,
       broker,
+      signatures,
       get tcpUrl() {
         return broker.tcpPort === undefined ? undefined : `mqtt://${host(brokerInit.tcp)}:${broker.tcpPort}`
       },
@@ -79,12 +95,14 @@ export function createIngest(init: IngestInit) {
         return challenge?.url
       },
       async start() {
+        await signatures?.ready()
         await broker.start()
         await challenge?.start()
       },
       async stop() {
         await challenge?.stop()
         await broker.stop()
+        await signatures?.close()
       },
     }
   }

@@ -1,9 +1,18 @@
 import { CodecError } from '@terrane/codec'
-import { decodeSignedReport, reportBytesMax, verifyReport, type DeviceReport, type SignedDeviceReport } from '@terrane/reports'
+import { deviceIdFromPublicKey } from '@terrane/attestation'
+import {
+  decodeSignedReport,
+  reportBytesMax,
+  reportSigningBytes,
+  verifyReport,
+  type DeviceReport,
+  type SignedDeviceReport,
+} from '@terrane/reports'
 import { IngestError } from './errors.ts'
 import { parseDeviceTopic } from './topics.ts'
 import { ReplayGuard, seqWindowBits } from './replay.ts'
-import type { Clock, DeviceDirectory } from './components.ts'
+import type { Clock, DeviceDirectory, DeviceRecord } from './components.ts'
+import type { SignatureVerifier } from './pool/signature-pool.ts'
 import type { IngestMetrics } from './metrics.ts'
 
 /** Why a report was refused: the vocabulary of the `reason` label and of operators' dashboards. */
@@ -20,6 +29,8 @@ export type ReportRejectReason =
   | 'duplicate' // this seq was already accepted (inside the window)
   | 'replayed' // seq below the window: an old report sent again
   | 'capacity' // no room to track a new device's sequence window
+  | 'overloaded' // the signature pool's queue is full (submit only)
+  | 'verifier_failed' // the signature worker holding it failed (submit only)
 
 export const reportRejectReasons: readonly ReportRejectReason[] = [
   'topic_invalid',
@@ -34,6 +45,8 @@ export const reportRejectReasons: readonly ReportRejectReason[] = [
   'duplicate',
   'replayed',
   'capacity',
+  'overloaded',
+  'verifier_failed',
 ]
 
 /** A report that passed every check, as handed to the sink. */
@@ -70,11 +83,20 @@ export interface ReportProcessorComponents {
   directory: DeviceDirectory
   sink: ReportSink
   metrics: IngestMetrics
+  /** Where `submit` verifies signatures (a worker pool); without it, `submit` verifies inline. */
+  signatures?: SignatureVerifier
 }
 
 /** Checks each message in order (size, topic, decode, owner, registration, time, seq, signature). */
 export interface ReportProcessor {
+  /** Every check on this thread, signature included. */
   handle(topic: string, payload: Uint8Array): IngestVerdict
+  /**
+   * The same checks in the same order, with the signature verified by the `signatures` component
+   * (off this thread). The sequence window is re-checked and committed only once the signature
+   * is known valid, so two copies of one report racing through the pool are accepted once.
+   */
+  submit(topic: string, payload: Uint8Array): Promise<IngestVerdict>
   readonly trackedDevices: number
 }
 
@@ -104,7 +126,41 @@ class DefaultReportProcessor implements ReportProcessor {
   }
 
   handle(topic: string, payload: Uint8Array): IngestVerdict {
-    const verdict = this.#check(topic, payload)
+    const checked = this.#precheck(topic, payload)
+    if ('ok' in checked) return this.#settle(payload, checked)
+    const isValid = verifyReport(this.#chainId, checked.signed, checked.record.publicKey)
+    return this.#settle(payload, this.#commit(checked, payload, isValid))
+  }
+
+  async submit(topic: string, payload: Uint8Array): Promise<IngestVerdict> {
+    const signatures = this.#c.signatures
+    if (signatures === undefined) return this.handle(topic, payload)
+    const checked = this.#precheck(topic, payload)
+    if ('ok' in checked) return this.#settle(payload, checked)
+    const { deviceId, signed, record } = checked
+    // verifyReport's own preconditions, kept here: the registered key is this device id's key
+    // and the chain id encodes; the worker then does only the ECDSA verification.
+    let message: Uint8Array
+    try {
+      if (deviceIdFromPublicKey(record.publicKey) !== deviceId)
+        return this.#settle(payload, { ok: false, reason: 'bad_signature', deviceId })
+      message = reportSigningBytes(this.#chainId, signed.report)
+    } catch {
+      return this.#settle(payload, { ok: false, reason: 'bad_signature', deviceId })
+    }
+    const pending = signatures.tryVerify({ publicKey: record.publicKey, message, signature: signed.signature })
+    if (pending === undefined) return this.#settle(payload, { ok: false, reason: 'overloaded', deviceId })
+    let isValid: boolean
+    try {
+      isValid = await pending
+    } catch (err) {
+      return this.#settle(payload, { ok: false, reason: 'verifier_failed', deviceId, detail: (err as Error).message })
+    }
+    return this.#settle(payload, this.#commit(checked, payload, isValid))
+  }
+
+  /** Counts the verdict and hands an accepted report to the sink. */
+  #settle(payload: Uint8Array, verdict: IngestVerdict): IngestVerdict {
     const m = this.#c.metrics
     m.reportBytes(payload.length)
     if (!verdict.ok) {
@@ -122,7 +178,8 @@ class DefaultReportProcessor implements ReportProcessor {
     return verdict
   }
 
-  #check(topic: string, payload: Uint8Array): IngestVerdict {
+  /** Every check before the signature: size, topic, decode, owner, registration, age, seq. */
+  #precheck(topic: string, payload: Uint8Array): Prechecked | Rejection {
     if (payload.length > reportBytesMax) return { ok: false, reason: 'oversized', detail: `${payload.length} > ${reportBytesMax} bytes` }
     const parsed = parseDeviceTopic(topic)
     if (parsed === undefined || parsed.channel !== 'reports') return { ok: false, reason: 'topic_invalid' }
@@ -145,10 +202,28 @@ class DefaultReportProcessor implements ReportProcessor {
     // Sequence before signature: a duplicate costs no verification. Committed only after it.
     const seqCheck = this.#replay.check(deviceId, report.seq)
     if (seqCheck !== 'fresh') return { ok: false, reason: seqCheck, deviceId }
-    if (!verifyReport(this.#chainId, signed, record.publicKey)) return { ok: false, reason: 'bad_signature', deviceId }
+    return { deviceId, signed, record, nowMs }
+  }
+
+  /** After the signature: re-check the window (another copy may have won meanwhile), then commit. */
+  #commit(checked: Prechecked, payload: Uint8Array, isValid: boolean): IngestVerdict {
+    const { deviceId, signed, nowMs } = checked
+    const { report } = signed
+    if (!isValid) return { ok: false, reason: 'bad_signature', deviceId }
+    const seqCheck = this.#replay.check(deviceId, report.seq)
+    if (seqCheck !== 'fresh') return { ok: false, reason: seqCheck, deviceId }
     if (!this.#replay.commit(deviceId, report.seq, report.timeMs, nowMs)) return { ok: false, reason: 'capacity', deviceId }
     return { ok: true, verified: { deviceId, report, signed, bytes: payload, receivedAtMs: nowMs } }
   }
 }
+
+interface Prechecked {
+  deviceId: string
+  signed: SignedDeviceReport
+  record: DeviceRecord
+  nowMs: number
+}
+
+type Rejection = Extract<IngestVerdict, { ok: false }>
 
 export { seqWindowBits }

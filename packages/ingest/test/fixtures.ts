@@ -1,6 +1,13 @@
 import { encodeSignedReport, makeReport, signReport, type DeviceReport } from '@terrane/reports'
 import { deviceKeyFromSeed, type TestDeviceKey } from '@terrane/reports/testing'
-import { MemoryDeviceDirectory, createIngestMetrics, reportProcessor, type Clock, type VerifiedReport } from '../src/index.ts'
+import {
+  MemoryDeviceDirectory,
+  createIngestMetrics,
+  reportProcessor,
+  type Clock,
+  type SignatureVerifier,
+  type VerifiedReport,
+} from '../src/index.ts'
 
 export const chainId = 'terrane-test'
 export const t0Ms = 1_800_000_000_000
@@ -31,11 +38,18 @@ export function directoryOf(...devices: TestDeviceKey[]): MemoryDeviceDirectory 
 }
 
 /** A processor over an in-memory directory that collects what it accepts. */
-export function processorFixture(devices: TestDeviceKey[], init: { replayDevicesMax?: number } = {}) {
+export function processorFixture(devices: TestDeviceKey[], init: { replayDevicesMax?: number; signatures?: SignatureVerifier } = {}) {
   const clock = new ManualClock()
   const directory = directoryOf(...devices)
   const metrics = createIngestMetrics()
   const accepted: VerifiedReport[] = []
-  const processor = reportProcessor({ chainId, ...init })({ clock, directory, metrics, sink: { onReport: (v) => void accepted.push(v) } })
+  const { signatures, ...processorInit } = init
+  const processor = reportProcessor({ chainId, ...processorInit })({
+    clock,
+    directory,
+    metrics,
+    sink: { onReport: (v) => void accepted.push(v) },
+    ...(signatures === undefined ? {} : { signatures }),
+  })
   return { clock, directory, metrics, accepted, processor }
 }

@@ -1,12 +1,15 @@
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeSignedReport, reportBytesMax, signReport } from '@terrane/reports'
 import type { Registry } from 'prom-client'
-import { metricValue, reportProcessor, reportsTopic, seqWindowBits } from '../src/index.ts'
+import { createSignaturePool, metricValue, reportProcessor, reportsTopic, seqWindowBits } from '../src/index.ts'
 import { chainId, heartbeat, processorFixture, signedBytes, t0Ms, testDevice } from './fixtures.ts'
 
 const alice = testDevice('alice')
 const bob = testDevice('bob')
+// One small pool for the whole file: submit() must give the verdicts handle() gives.
+const pool = createSignaturePool({ workers: 2, batchSize: 4 })
+after(() => pool.close())
 
 async function rejected(registry: Registry, reason: string): Promise<number> {
   return metricValue(registry, 'terrane_ingest_reports_total', { outcome: 'rejected', reason })
@@ -110,7 +113,87 @@ describe('report processor', () => {
       assert.equal(f.accepted.length, 0)
       assert.equal(await rejected(f.metrics.registry, c.reason), 1)
     })
+    it(`rejects ${c.name} as ${c.reason} through submit() and the signature pool too`, async () => {
+      const f = processorFixture([alice, bob], { signatures: pool })
+      c.setup?.(f)
+      const verdict = await f.processor.submit((c.topic ?? ((d) => reportsTopic(d.deviceId)))(alice), c.bytes())
+      assert.equal(!verdict.ok && verdict.reason, c.reason)
+      assert.equal(f.accepted.length, 0)
+      assert.equal(await rejected(f.metrics.registry, c.reason), 1)
+    })
   }
+
+  it('accepts through submit() what the pool verified, and refuses a forged report without moving the window', async () => {
+    const f = processorFixture([alice, bob], { signatures: pool })
+    const topic = reportsTopic(alice.deviceId)
+    const forged = encodeSignedReport(signReport(chainId, heartbeat(alice, 1000), bob.sign))
+    const [bad, good] = await Promise.all([
+      f.processor.submit(topic, forged),
+      f.processor.submit(topic, signedBytes(alice, heartbeat(alice, 1))),
+    ])
+    assert.equal(!bad?.ok && bad?.reason, 'bad_signature')
+    assert.equal(good?.ok, true)
+    assert.deepEqual(
+      f.accepted.map((v) => v.report.seq),
+      [1],
+    )
+    assert.equal(await metricValue(f.metrics.registry, 'terrane_ingest_reports_total', { outcome: 'accepted' }), 1)
+  })
+
+  it('accepts once two copies of a report that race through the pool (the window is re-checked after verification)', async () => {
+    const f = processorFixture([alice], { signatures: pool })
+    const topic = reportsTopic(alice.deviceId)
+    const bytes = signedBytes(alice, heartbeat(alice, 7))
+    const verdicts = await Promise.all(Array.from({ length: 5 }, () => f.processor.submit(topic, bytes)))
+    assert.equal(verdicts.filter((v) => v.ok).length, 1)
+    assert.deepEqual(
+      verdicts.filter((v) => !v.ok).map((v) => !v.ok && v.reason),
+      ['duplicate', 'duplicate', 'duplicate', 'duplicate'],
+    )
+    assert.equal(f.accepted.length, 1)
+  })
+
+  it("accepts many devices' reports in one burst through the pool, each once", async () => {
+    const devices = Array.from({ length: 8 }, (_, i) => testDevice(`burst-${i}`))
+    const f = processorFixture(devices, { signatures: pool })
+    const jobs = devices.flatMap((d) =>
+      Array.from({ length: 6 }, (_, seq) => f.processor.submit(reportsTopic(d.deviceId), signedBytes(d, heartbeat(d, seq + 1)))),
+    )
+    const verdicts = await Promise.all(jobs)
+    assert.equal(verdicts.filter((v) => v.ok).length, 48)
+    assert.equal(f.processor.trackedDevices, 8)
+  })
+
+  it('refuses as overloaded when the pool queue is full, and as verifier_failed when the worker fails', async () => {
+    const small = createSignaturePool({ workers: 1, batchSize: 64, queueMax: 1 })
+    try {
+      const f = processorFixture([alice], { signatures: small })
+      const topic = reportsTopic(alice.deviceId)
+      const [first, second] = await Promise.all([
+        f.processor.submit(topic, signedBytes(alice, heartbeat(alice, 1))),
+        f.processor.submit(topic, signedBytes(alice, heartbeat(alice, 2))),
+      ])
+      assert.equal(first?.ok, true)
+      assert.equal(!second?.ok && second?.reason, 'overloaded')
+      assert.equal(await rejected(f.metrics.registry, 'overloaded'), 1)
+    } finally {
+      await small.close()
+    }
+    const failing = {
+      tryVerify: () => Promise.reject(new Error('worker died')),
+      verifyBatch: () => Promise.reject(new Error('worker died')),
+      ready: async () => {},
+      pending: 0,
+      close: async () => {},
+    }
+    const f = processorFixture([alice], { signatures: failing })
+    const verdict = await f.processor.submit(reportsTopic(alice.deviceId), signedBytes(alice, heartbeat(alice, 1)))
+    assert.equal(!verdict.ok && verdict.reason, 'verifier_failed')
+    assert.equal(f.processor.trackedDevices, 0, 'nothing committed')
+    // The same report, once verification works again, is accepted: the failure recorded nothing.
+    const g = processorFixture([alice])
+    assert.equal((await g.processor.submit(reportsTopic(alice.deviceId), signedBytes(alice, heartbeat(alice, 1)))).ok, true)
+  })
 
   it('drops the same report sent twice as a duplicate', async () => {
     const { processor, accepted, metrics } = processorFixture([alice])
