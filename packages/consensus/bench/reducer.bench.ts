@@ -5,7 +5,7 @@
 import { measure, ed25519VerifyLimitPerSecond, report } from '@terrane/bench'
 import { sha256 } from '@terrane/codec'
 import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
-import { createConsensus, memorySignerStateStore, PrivValidator, type Vote } from '../src/index.ts'
+import { createConsensus, defaultVerifySignature, memorySignerStateStore, PrivValidator, voteSignBytes, type Vote } from '../src/index.ts'
 
 const chainId = 'terrane-bench'
 const validatorsCount = 100
@@ -37,6 +37,24 @@ function run(isVerified: boolean): number {
   return votes.length
 }
 
+/** Operations per second of CPU time (steadier than wall time on a shared machine). */
+function perCpuSecond(fn: () => number, rounds: number): number {
+  const start = process.cpuUsage()
+  let ops = 0
+  for (let i = 0; i < rounds; i++) ops += fn()
+  const used = process.cpuUsage(start)
+  return ops / ((used.user + used.system) / 1e6)
+}
+const sample = votes.slice(0, 500)
+const verifyPerCpuS = perCpuSecond(() => {
+  sample.forEach((v, i) => {
+    if (!defaultVerifySignature(chainId, 'vote', validators[i % validatorsCount]?.publicKey as Uint8Array, voteSignBytes(v), v.signature))
+      throw new Error('bad signature')
+  })
+  return sample.length
+}, 6)
+const checkedPerCpuS = perCpuSecond(() => run(false), 3)
+
 const limit = ed25519VerifyLimitPerSecond()
 const checked = measure(() => run(false), { durationMsMin: 3000 })
 const trusted = measure(() => run(true), { durationMsMin: 2000 })
@@ -50,4 +68,12 @@ report('consensus-reducer', [
   },
   { name: 'votes processed, pre-verified (reducer only)', value: trusted.opsPerSecond, unit: 'votes/s' },
   { name: 'ed25519 verify limit (this machine, 1 core)', value: limit, unit: 'verify/s' },
+  {
+    name: 'votes processed per CPU second, signatures checked',
+    value: checkedPerCpuS,
+    unit: 'votes/s',
+    ratio: checkedPerCpuS / verifyPerCpuS,
+    ratioTo: 'ed25519 verify per CPU second',
+  },
+  { name: 'ed25519 verify per CPU second (same run)', value: verifyPerCpuS, unit: 'verify/s' },
 ])

@@ -138,3 +138,21 @@ test('votes with bad signatures or from strangers are ignored with a reason', as
   const { state } = ctx.consensus.step(ctx.state, { type: 'vote', vote, nowMs: 1 })
   assert.equal(ctx.consensus.step(state, { type: 'vote', vote, nowMs: 1 }).rejected, 'duplicate')
 })
+
+test('without empty blocks a height waits for transactions, or for the maximum interval', () => {
+  const net = testNet([1, 1, 1, 1], { isCreatingEmptyBlocks: false })
+  startAll(net)
+  net.run(() => false, 400)
+  // Height 1 always starts; then everyone waits: no timer is pending, nothing moves.
+  assert.deepEqual(heights(net), [1, 1, 1, 1])
+  for (let i = 0; i < 4; i++) net.deliver(i, { type: 'txs-available', nowMs: net.nowMs })
+  net.run(() => net.nodes.every((n) => n.decided.length >= 2))
+  assert.ok(heights(net).every((h) => h === 2))
+
+  const timed = testNet([1, 1, 1, 1], { isCreatingEmptyBlocks: false, emptyBlocksIntervalMs: 500 })
+  startAll(timed)
+  timed.run(() => timed.nodes.every((n) => n.decided.length >= 3))
+  assert.ok(timed.nodes.every((n) => n.decided.length >= 3))
+  const times = timed.nodes[0]?.decided.map((b) => b.header.timeMs) as number[]
+  assert.ok((times[2] as number) - (times[1] as number) >= 500, 'blocks no closer than the interval')
+})
