@@ -153,6 +153,62 @@ export function hashPages(pages: readonly Page[]): void {
   }
 }
 
+/**
+ * The root hashes of pages whose child pages are already hashed (32 bytes each, in the
+ * order of `pages`), in four native hashing calls for any number of pages. Each bit level
+ * of all the pages is laid out as one array, node g of a level having its children at 2g
+ * and 2g + 1 of the level below, so the children of every node of a level are one
+ * contiguous input: no gathering, and no per-page buffers. Nodes that are not internal are
+ * hashed too (a few wasted hashes) and then overwritten: empty, or a lone leaf floating up.
+ */
+export function hashPageRoots(pages: readonly Page[]): Uint8Array {
+  const count = pages.length
+  let childHashes = new Uint8Array(count * slotsPerPage * hashBytes)
+  let childKinds = new Uint8Array(count * slotsPerPage)
+  for (let p = 0; p < count; p++) {
+    const slots = (pages[p] as Page).slots
+    for (let n = 0; n < slotsPerPage; n++) {
+      const slot = slots[n] as Slot
+      if (slot === null) continue
+      const g = p * slotsPerPage + n
+      childKinds[g] = slotKind(slot)
+      copySlotHash(slot, childHashes, g * hashBytes)
+    }
+  }
+  for (let width = slotsPerPage >> 1; width >= 1; width >>= 1) {
+    const hashes = new Uint8Array(count * width * hashBytes)
+    const kinds = new Uint8Array(count * width)
+    internalHashesInto(childHashes, hashes)
+    for (let g = 0; g < kinds.length; g++) {
+      const a = childKinds[2 * g] as NodeKind
+      const b = childKinds[2 * g + 1] as NodeKind
+      if (a === NodeKind.Empty && b === NodeKind.Empty) {
+        hashes.fill(0, g * hashBytes, (g + 1) * hashBytes)
+      } else if (a + b === 1) {
+        // One lone leaf beside an empty subtree: its hash floats up unchanged.
+        kinds[g] = NodeKind.Leaf
+        const from = (a === NodeKind.Leaf ? 2 * g : 2 * g + 1) * hashBytes
+        const to = g * hashBytes
+        for (let k = 0; k < hashBytes; k++) hashes[to + k] = childHashes[from + k] as number
+      } else kinds[g] = NodeKind.Internal
+    }
+    childHashes = hashes
+    childKinds = kinds
+  }
+  // A page holds at least two leaves, or one child page: its root is internal.
+  for (let p = 0; p < count; p++) assert.equal(childKinds[p], NodeKind.Internal, 'page root must be internal')
+  return childHashes
+}
+
+/** Copies a slot's hash into `out` without making a view of it. */
+function copySlotHash(slot: Leaf | PageRef, out: Uint8Array, offset: number): void {
+  if (slot instanceof PageLeaf) {
+    const { bytes } = slot
+    const from = slot.offset + 2 * hashBytes
+    for (let b = 0; b < hashBytes; b++) out[offset + b] = bytes[from + b] as number
+  } else out.set(slot.hash, offset)
+}
+
 /** Pages at nibble depths up to this keep their heap once computed (273 pages, about 300 KiB). */
 const heapCacheDepthMax = 2
 

@@ -52,7 +52,19 @@ function isValidInput(root: unknown, key: unknown, value: unknown, proof: unknow
   return isHash(root) && key instanceof Uint8Array && (value === undefined || value instanceof Uint8Array) && isWellFormedProof(proof)
 }
 
-const foldScratch = new Uint8Array(2 * hashBytes)
+// Two 64-byte preimage buffers, used in turn: each level's hash is written by the native
+// call straight into its half of the next level's preimage (no copies, no allocations).
+const foldA = new Uint8Array(2 * hashBytes)
+const foldB = new Uint8Array(2 * hashBytes)
+/** Half `2 * buffer + side` of the two buffers. */
+const foldHalves: readonly Uint8Array[] = [
+  foldA.subarray(0, hashBytes),
+  foldA.subarray(hashBytes),
+  foldB.subarray(0, hashBytes),
+  foldB.subarray(hashBytes),
+]
+const foldHalf = (buffer: number, side: number): Uint8Array => foldHalves[2 * buffer + side] as Uint8Array
+const foldResult = new Uint8Array(hashBytes)
 
 /**
  * Checks that under `root`, `key` holds `value` (or is absent, when `value` is
@@ -63,20 +75,26 @@ export function verifyProof(root: Uint8Array, key: Uint8Array, value: Uint8Array
   if (!isValidInput(root, key, value, proof)) return false
   const start = terminalOf(key, value, proof)
   if (start === null) return false
-  const hash = new Uint8Array(start.hash)
   const { siblings } = proof
-  for (let depth = siblings.length - 1; depth >= 0; depth--) {
-    const sibling = siblings[depth] as Uint8Array
-    if (bitAt(start.path, depth) === 0) {
-      foldScratch.set(hash, 0)
-      foldScratch.set(sibling, hashBytes)
-    } else {
-      foldScratch.set(sibling, 0)
-      foldScratch.set(hash, hashBytes)
+  const { path } = start
+  if (siblings.length === 0) return bytesEqual(start.hash, root)
+  // Level i's preimage lives in buffer i & 1; the hash below it sits in the half given by bit i.
+  let depth = siblings.length - 1
+  let bit = bitAt(path, depth)
+  let buffer = depth & 1
+  foldHalf(buffer, bit).set(start.hash)
+  for (; depth >= 0; depth--) {
+    foldHalf(buffer, bit ^ 1).set(siblings[depth] as Uint8Array)
+    const input = buffer === 0 ? foldA : foldB
+    if (depth === 0) {
+      internalHashesInto(input, foldResult)
+      break
     }
-    internalHashesInto(foldScratch, hash)
+    bit = bitAt(path, depth - 1)
+    buffer ^= 1
+    internalHashesInto(input, foldHalf(buffer, bit))
   }
-  return bytesEqual(hash, root)
+  return bytesEqual(foldResult, root)
 }
 
 export interface ProofCheck {

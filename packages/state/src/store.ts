@@ -8,10 +8,9 @@ import {
   decodeRoot,
   encodePage,
   encodeRoot,
-  hashPages,
+  hashPageRoots,
   heapHash,
   heapOf,
-  pageHash,
   nibbleAt,
   pageDepthMax,
   pageKey,
@@ -366,9 +365,9 @@ class DefaultStateStore implements StateStore {
     for (let depth = byDepth.length - 1; depth >= 0; depth--) {
       const pages = byDepth[depth]
       if (pages === undefined) continue
-      hashPages(pages)
+      const roots = hashPageRoots(pages)
       const refs = refsByDepth[depth] as PageRef[]
-      for (let i = 0; i < pages.length; i++) (refs[i] as PageRef).hash = pageHash(pages[i] as Page)
+      for (let i = 0; i < pages.length; i++) (refs[i] as PageRef).hash = roots.subarray(i * hashBytes, (i + 1) * hashBytes)
     }
     return { version, updates, ctx, rootSlot, root: slotHash(rootSlot).slice() }
   }
