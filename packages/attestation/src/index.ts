@@ -48,11 +48,13 @@ export {
   type TpmAttestationContext,
   type TpmVerdict,
 } from './tpm/verify.ts'
+export { verifyTpmKeyCertification, type TpmKeyCertification, type TpmKeyCertificationVerdict } from './tpm/certify.ts'
 export { makeCredential, kdfa, credentialSecretBytesMax, credentialSeedBytes, type MadeCredential } from './tpm/credential.ts'
 export {
   parseEccPublic,
   parseQuote,
   parseEcdsaSignature,
+  parseCertify,
   tpmObjectName,
   extendPcr,
   pcrCompositeDigest,
@@ -62,4 +64,5 @@ export {
   type TpmQuote,
   type PcrSelection,
   type TpmEcdsaSignature,
+  type TpmCertifyInfo,
 } from './tpm/structures.ts'

@@ -23,6 +23,9 @@ export type AttestationRejectReason =
   | 'bad_quote_signature' // TPM quote not signed by the AK
   | 'nonce_mismatch' // TPM quote extraData is not the nonce issued
   | 'pcr_mismatch' // TPM quote PCR selection or digest is not the expected one
+  | 'bad_signing_key' // TPM device key is not a fixed, TPM-generated, unrestricted P-256 signing key
+  | 'bad_certify_signature' // TPM2_Certify statement not signed by the AK
+  | 'key_name_mismatch' // the certify statement names another object than the device key
 
 export type Rejected = { readonly ok: false; readonly reason: AttestationRejectReason; readonly detail: string }
 

@@ -4,9 +4,12 @@ export {
   TpmTools,
   ekHandleDefault,
   akHandleDefault,
+  signingKeyHandleDefault,
   tpmCommandTimeoutMs,
   type TpmToolsInit,
   type ProvisionedTpm,
   type TpmQuoteOutput,
+  type TpmSigningKeyOutput,
+  type TpmCertifyOutput,
 } from './tools.ts'
 export { startSwtpm, swtpmStartTimeoutMs, type Swtpm } from './swtpm.ts'

@@ -4,6 +4,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
 
 export const tpmGeneratedValue = 0xff544347 // TPM_GENERATED_VALUE, Part 2 section 6.2
 export const tpmStAttestQuote = 0x8018 // TPM_ST_ATTEST_QUOTE, Part 2 section 6.9
+export const tpmStAttestCertify = 0x8017 // TPM_ST_ATTEST_CERTIFY, Part 2 section 6.9
 export const tpmAlgSha256 = 0x000b
 export const tpmAlgEcc = 0x0023
 export const tpmAlgEcdsa = 0x0018
@@ -159,6 +160,36 @@ export function parseQuote(attest: Uint8Array): TpmQuote {
   const pcrDigest = r.tpm2b()
   if (!r.isDone()) throw new RangeError('trailing bytes after TPMS_ATTEST')
   return { magic, type, qualifiedSigner, extraData, clock, resetCount, restartCount, isSafe, firmwareVersion, pcrSelections, pcrDigest }
+}
+
+export interface TpmCertifyInfo {
+  readonly magic: number
+  readonly type: number
+  readonly qualifiedSigner: Uint8Array
+  readonly extraData: Uint8Array
+  /** TPMS_CERTIFY_INFO.name: the Name of the certified object. */
+  readonly name: Uint8Array
+  readonly qualifiedName: Uint8Array
+}
+
+/**
+ * Parses a TPMS_ATTEST of type certify (as `tpm2_certify -o` writes), Part 2 sections 10.12.8
+ * and 10.12.3: magic, type, qualifiedSigner, extraData, TPMS_CLOCK_INFO (17 bytes),
+ * firmwareVersion, then TPMS_CERTIFY_INFO { name, qualifiedName }. Throws RangeError.
+ */
+export function parseCertify(attest: Uint8Array): TpmCertifyInfo {
+  if (attest.length > tpmStructureBytesMax) throw new RangeError('TPMS_ATTEST too large')
+  const r = new Reader(attest)
+  const magic = r.u32()
+  const type = r.u16()
+  const qualifiedSigner = r.tpm2b()
+  const extraData = r.tpm2b()
+  r.take(17 + 8) // clockInfo (clock u64, resetCount u32, restartCount u32, safe u8), firmwareVersion u64
+  if (type !== tpmStAttestCertify) throw new RangeError('not a certify statement')
+  const name = r.tpm2b()
+  const qualifiedName = r.tpm2b()
+  if (!r.isDone()) throw new RangeError('trailing bytes after TPMS_ATTEST')
+  return { magic, type, qualifiedSigner, extraData, name, qualifiedName }
 }
 
 export interface TpmEcdsaSignature {

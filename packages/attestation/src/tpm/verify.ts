@@ -32,7 +32,7 @@ export const tpmNonceBytes = 32
 // (restricted + sign) and cannot leave this TPM (fixedTPM, fixedParent, sensitiveDataOrigin).
 const requiredAkAttributes = objectFixedTpm | objectFixedParent | objectSensitiveDataOrigin | objectRestricted | objectSign
 
-function checkAttestationKey(akPublic: Uint8Array): { ak: TpmEccPublic; akName: Uint8Array; akKey: KeyObject } | Rejected {
+export function checkAttestationKey(akPublic: Uint8Array): { ak: TpmEccPublic; akName: Uint8Array; akKey: KeyObject } | Rejected {
   let ak: TpmEccPublic
   let akName: Uint8Array
   try {
