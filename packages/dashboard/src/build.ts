@@ -17,7 +17,7 @@ export function viteConfig(init: BuildDashboardInit = {}): InlineConfig {
     // Relative asset URLs: the files work when served at `/` or under any prefix.
     base: './',
     plugins: [react()],
-    logLevel: init.isVerbose === true ? 'info' : 'warn',
+    logLevel: init.isVerbose === true ? 'info' : 'error',
     build: {
       outDir: init.outDir ?? dashboardAssetsDir(),
       emptyOutDir: true,

@@ -6,4 +6,4 @@
 export { dashboardAssetsDir, dashboardRootDir } from './config.ts'
 export { buildDashboard, viteConfig, type BuildDashboardInit } from './build.ts'
 export { startDashboardServer, isApiPath, apiPathPrefixes, type DashboardServer, type DashboardServerInit } from './server.ts'
-export { DashboardError, type DashboardErrorCode } from './errors.ts'
+export { DashboardError, upstreamErrorCode, type DashboardErrorCode } from './errors.ts'

@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, sep } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { dashboardAssetsDir } from './config.ts'
-import { DashboardError } from './errors.ts'
+import { DashboardError, upstreamErrorCode } from './errors.ts'
 
 export interface DashboardServerInit {
   /** Base URL of the node API to forward to, e.g. http://127.0.0.1:26601. */
@@ -76,7 +76,7 @@ function forward(api: URL, req: IncomingMessage, res: ServerResponse): void {
   )
   upstream.on('error', () => {
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ error: { code: 'DASHBOARD_UPSTREAM', message: 'the node API is unreachable' } }))
+    res.end(JSON.stringify({ error: { code: upstreamErrorCode, message: 'the node API is unreachable' } }))
   })
   req.pipe(upstream)
 }

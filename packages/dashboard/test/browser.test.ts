@@ -25,7 +25,7 @@ const artifactsDir = join(repoRoot, 'test-artifacts', 'dashboard')
 const screenshotsDir = join(repoRoot, 'docs', 'screenshots')
 const isUpdatingScreenshots = process.env.TERRANE_UPDATE_SCREENSHOTS === '1'
 /** Pages whose screenshots illustrate the README. */
-const mainPages = new Set(['network', 'blocks', 'block', 'tx', 'account', 'map', 'device', 'map-phone'])
+const mainPages = new Set(['network', 'blocks', 'block', 'tx', 'account', 'map', 'map-cell', 'device', 'map-phone'])
 const timeoutMs = 20_000
 
 let buildDir = ''

@@ -32,7 +32,7 @@ function ValidatorTable({
               Commission
             </th>
             <th scope="col" className="num" title={`Blocks proposed among the last ${window} seen`}>
-              Proposed (last {window})
+              Proposed
             </th>
             <th scope="col">Status</th>
           </tr>
@@ -43,7 +43,7 @@ function ValidatorTable({
             return (
               <tr key={v.address}>
                 <td>
-                  <HashLink kind="account" value={v.address} />
+                  <HashLink kind="account" value={v.address} chars={6} />
                 </td>
                 <td>
                   <div className="bar" aria-label={`${formatPercent(share)} of voting power`}>
@@ -53,7 +53,7 @@ function ValidatorTable({
                     </span>
                   </div>
                 </td>
-                <td className="num">{formatTrn(v.tokens)}</td>
+                <td className="num nowrap">{formatTrn(v.tokens)}</td>
                 <td className="num">{(v.commissionBps / 100).toFixed(2)}%</td>
                 <td className="num">{proposed.get(v.address) ?? 0}</td>
                 <td>
@@ -109,13 +109,13 @@ export function NetworkPage(): ReactNode {
         <Stat
           label="Finality latency"
           value={formatMs(meanOfLatest(live.commitLatenciesMs, 10))}
-          hint="block time → committed block seen here (single-slot finality)"
+          hint="block time → commit seen here"
           testId="finality"
         />
         <Stat label="Peers" value={live.status?.peerCount ?? '–'} testId="peers" />
         <Stat label="Node version" value={live.status?.version ?? '–'} />
       </div>
-      <div className="grid-2">
+      <div className="grid-2 grid-wide-left">
         <Card title="Validators" id="validators">
           <Show loaded={validators} what="validators">
             {(list) => <ValidatorTable validators={list} proposed={stats.proposedByAddress} window={Math.min(20, live.headers.length)} />}
