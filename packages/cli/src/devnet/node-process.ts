@@ -43,6 +43,7 @@ export class NodeProcess {
   private startsValue = 0
   private lastExitCode: number | null = null
   private isStopIntended = false
+  private isClosed = false
   private lastExitSignal: string | null = null
   /** The last lines of the log, for error reports. */
   readonly recentLines: string[] = []
@@ -93,6 +94,7 @@ export class NodeProcess {
       })
       this.child = child
       this.isStopIntended = false
+      this.isClosed = false
       this.stateValue = 'running'
       this.startsValue++
       this.exitPromise = new Promise((resolve) => {
@@ -168,9 +170,15 @@ export class NodeProcess {
 
   /** Reads what the node logged since the last poll and updates `height`. */
   async poll(): Promise<void> {
+    if (this.isClosed) return
     if (this.logHandle === null) {
       try {
-        this.logHandle = await open(this.logPath, 'r')
+        const handle = await open(this.logPath, 'r')
+        if (this.isClosed) {
+          await handle.close()
+          return
+        }
+        this.logHandle = handle
       } catch {
         return
       }
@@ -208,6 +216,7 @@ export class NodeProcess {
 
   /** Closes the log reader (the process itself is left alone). */
   async close(): Promise<void> {
+    this.isClosed = true
     await this.logHandle?.close()
     this.logHandle = null
   }
