@@ -7,6 +7,7 @@ export type DeviceErrorCode =
   | 'DEVICE_CHALLENGE' // the ingest refused or failed to hand out a session challenge
   | 'DEVICE_CONNECT' // the broker refused the connection
   | 'DEVICE_NO_ATTESTATION' // attest() on a secure element that has no certificate chain
+  | 'DEVICE_TPM' // a TPM command failed (tpm2-tools missing, no signing key, TPM error)
 
 export class DeviceError extends Error {
   static override name = 'DeviceError'

@@ -8,6 +8,7 @@ export {
   type AttestationEvidence,
   type X509Evidence,
 } from './secure-element.ts'
+export { TpmSecureElement, type TpmSecureElementInit } from './tpm-secure-element.ts'
 export { MemorySequenceStore, FileSequenceStore, type SequenceStore, type FileSequenceStoreInit } from './sequence.ts'
 export {
   locationResolution,
