@@ -1,11 +1,19 @@
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, statSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { deviceIdFromPublicKey, encodeChallenge, verifyDeviceSignature, verifyX509Attestation } from '@terrane/attestation'
-import { DeviceError, SoftwareSecureElement, createSimulatedManufacturer, loadOrCreateKeyFile, type SecureElement } from '../src/index.ts'
+import { startSwtpm, type Swtpm } from '@terrane/attestation/tpm'
+import {
+  DeviceError,
+  SoftwareSecureElement,
+  TpmSecureElement,
+  createSimulatedManufacturer,
+  loadOrCreateKeyFile,
+  type SecureElement,
+} from '../src/index.ts'
 
 const nowMs = Date.UTC(2026, 10, 1)
 
@@ -48,6 +56,23 @@ secureElementCompliance('software key', async () => {
   const probe = new SoftwareSecureElement(privateKey)
   const chain = await manufacturer.issueDeviceCertificate(probe.publicKey, 1)
   return { se: new SoftwareSecureElement(privateKey, { certificateChainDer: chain }), manufacturers: [manufacturer.registry] }
+})
+
+// The TPM secure element passes the same suite against a real swtpm (FAILS if swtpm is missing),
+// with an X.509 certificate the manufacturer issued for the TPM-generated key.
+let swtpm: Swtpm | undefined
+let tpmCase: Promise<Awaited<ReturnType<Parameters<typeof secureElementCompliance>[1]>>> | undefined
+after(() => swtpm?.stop())
+secureElementCompliance('TPM (swtpm)', () => {
+  tpmCase ??= (async () => {
+    swtpm = await startSwtpm()
+    const manufacturer = await createSimulatedManufacturer({ manufacturerId: 'acme', nowMs })
+    const probe = await TpmSecureElement.open({ tcti: swtpm.tcti })
+    const chain = await manufacturer.issueDeviceCertificate(probe.publicKey, 2)
+    const se = await TpmSecureElement.open({ tcti: swtpm.tcti, createIfMissing: false, certificateChainDer: chain })
+    return { se, manufacturers: [manufacturer.registry] }
+  })()
+  return tpmCase
 })
 
 describe('software secure element key file', () => {
