@@ -1,7 +1,8 @@
 import { signInDomain, type Signer } from '@terrane/crypto'
 import { ConsensusError } from './errors.ts'
 import { bytesEqual } from './validator-set.ts'
-import { proposalSignBytes, voteSignBytes, type Proposal, type Vote } from './types.ts'
+import { decode, encode, type Schema } from '@terrane/codec'
+import { proposalSignBytes, proposalSignBytesSchema, voteSignBytes, voteSignBytesSchema, type Proposal, type Vote } from './types.ts'
 
 /** Steps in signing order within a round (CometBFT privval: propose 1, prevote 2, precommit 3). */
 export const signStepProposal = 1
@@ -65,13 +66,56 @@ export class PrivValidator {
 
   signVote(vote: Omit<Vote, 'signature'>): Vote {
     const step = vote.type === 'prevote' ? signStepPrevote : signStepPrecommit
-    const signature = this.sign(vote.height, vote.round, step, voteSignBytes(vote), 'vote')
-    return { ...vote, signature }
+    const same = this.sameStepTime(
+      vote.height,
+      vote.round,
+      step,
+      (bytes) => ({ ...decode(voteSignBytesSchema, bytes), timeMs: vote.timeMs }),
+      voteSignBytes(vote),
+      voteSignBytesSchema,
+    )
+    const signed = same === undefined ? vote : { ...vote, timeMs: same }
+    const signature = this.sign(signed.height, signed.round, step, voteSignBytes(signed), 'vote')
+    return { ...signed, signature }
   }
 
   signProposal(proposal: Omit<Proposal, 'signature'>): Proposal {
-    const signature = this.sign(proposal.height, proposal.round, signStepProposal, proposalSignBytes(proposal), 'proposal')
-    return { ...proposal, signature }
+    const same = this.sameStepTime(
+      proposal.height,
+      proposal.round,
+      signStepProposal,
+      (bytes) => ({ ...decode(proposalSignBytesSchema, bytes), timeMs: proposal.timeMs }),
+      proposalSignBytes(proposal),
+      proposalSignBytesSchema,
+    )
+    const signed = same === undefined ? proposal : { ...proposal, timeMs: same }
+    const signature = this.sign(signed.height, signed.round, signStepProposal, proposalSignBytes(signed), 'proposal')
+    return { ...signed, signature }
+  }
+
+  /**
+   * After a restart the engine may rebuild a message it already signed, identical but
+   * for its timestamp (local time moved on). As CometBFT's FilePV does, the signer
+   * then re-uses the signed timestamp, so the old signature is returned instead of a
+   * refusal that would leave this validator silent for the round. Returns the old
+   * time when the last signed payload equals this one with its time replaced.
+   */
+  private sameStepTime<T extends { timeMs: number }>(
+    height: number,
+    round: number,
+    step: number,
+    withNewTime: (bytes: Uint8Array) => T,
+    bytes: Uint8Array,
+    schema: Schema<T>,
+  ): number | undefined {
+    const last = this.last
+    if (last === null || last.height !== height || last.round !== round || last.step !== step) return undefined
+    try {
+      if (!bytesEqual(encode(schema, withNewTime(last.signBytes)), bytes)) return undefined
+      return decode(schema, last.signBytes).timeMs
+    } catch {
+      return undefined
+    }
   }
 
   private sign(height: number, round: number, step: number, signBytes: Uint8Array, kind: 'vote' | 'proposal'): Uint8Array {
