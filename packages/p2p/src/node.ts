@@ -279,10 +279,14 @@ class DefaultP2PNode implements P2PNode {
     this.#log = libp2p.logger.forComponent('terrane:p2p')
     this.#discoveryIntervalMs = init.discoveryIntervalMs ?? discoveryIntervalMsDefault
     this.#connectionsMax = init.connectionsMax ?? connectionsMaxDefault
+    this.#bootstrapAddresses = init.bootstrapAddresses ?? []
   }
+
+  readonly #bootstrapAddresses: string[]
 
   async start(): Promise<void> {
     const libp2p = this.#libp2p
+    if (this.#isRunning) return
     libp2p.addEventListener('peer:connect', (evt) => {
       this.#emit('peer:connect', { peerId: evt.detail.toString() })
     })
@@ -302,7 +306,7 @@ class DefaultP2PNode implements P2PNode {
     libp2p.services.pubsub.addEventListener('gossipsub:message', (evt) => this.#onGossip(evt.detail))
     await libp2p.start()
     this.#isRunning = true
-    this.#scheduleLookup(this.#discoveryIntervalMs)
+    this.#scheduleLookup(isolatedRetryMs)
   }
 
   addresses(): string[] {
@@ -709,13 +713,29 @@ class DefaultP2PNode implements P2PNode {
     if (this.#discoveryTimer !== undefined) clearTimeout(this.#discoveryTimer)
     this.#discoveryTimer = setTimeout(() => {
       this.#discoveryTimer = undefined
-      void this.#lookup().finally(() => this.#scheduleLookup(this.#discoveryIntervalMs))
+      void this.#lookup().finally(() => {
+        // An isolated node (its first dials failed, or every peer restarted) tries again soon.
+        const isIsolated = this.#libp2p.getConnections().length === 0
+        this.#scheduleLookup(isIsolated ? isolatedRetryMs : this.#discoveryIntervalMs)
+      })
     }, delayMs)
+  }
+
+  /** Dials the configured bootstrap peers this node is not connected to (the bootstrap module dials once only). */
+  async #redialBootstrap(): Promise<void> {
+    const connected = new Set(this.#libp2p.getConnections().map((c) => c.remotePeer.toString()))
+    await Promise.all(
+      this.#bootstrapAddresses
+        .filter((address) => !connected.has(address.slice(address.lastIndexOf('/p2p/') + 5)))
+        .map((address) => this.dial(address).catch((err: unknown) => this.#log('Redial of bootstrap peer %s failed %e', address, err))),
+    )
   }
 
   /** Asks the DHT for the peers closest to our own id, and dials the ones we are not connected to. */
   async #lookup(): Promise<void> {
-    if (this.#isLookupRunning || !this.#isRunning || this.#libp2p.getConnections().length === 0) return
+    if (this.#isLookupRunning || !this.#isRunning) return
+    await this.#redialBootstrap()
+    if (this.#libp2p.getConnections().length === 0) return
     this.#isLookupRunning = true
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(10_000), this.#stopController.signal])
@@ -807,6 +827,9 @@ function isOversizeError(err: unknown): boolean {
 function plainBytes(bytes: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
+
+/** How soon an isolated node looks for peers again. */
+const isolatedRetryMs = 2_000
 
 /** The peer id a node started with `privateKeySeed` will have (for bootstrap addresses in generated configs). */
 export async function peerIdOfSeed(privateKeySeed: Uint8Array): Promise<string> {

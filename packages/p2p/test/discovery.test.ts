@@ -77,3 +77,24 @@ test('connect and disconnect events fire, and peers report a ping latency', asyn
     await stopAll([a, b])
   }
 })
+
+test('a node whose bootstrap peer was down at start connects once it comes up', async () => {
+  // Learn node 0's address, then take it down before node 1 starts.
+  const first = await startNode(50)
+  const address = first.addresses()[0] as string
+  const port = Number(address.split('/tcp/')[1]?.split('/')[0])
+  await first.stop()
+  const second = await startNode(51, { bootstrapAddresses: [address] })
+  let revived: Awaited<ReturnType<typeof startNode>> | undefined
+  try {
+    revived = await startNode(50, { listenAddresses: [`/ip4/127.0.0.1/tcp/${port}`] })
+    const deadline = Date.now() + 20_000
+    while (!second.peers().some((p) => p.peerId === revived?.peerId)) {
+      if (Date.now() > deadline) throw new Error('the node never redialled its bootstrap peer')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  } finally {
+    await second.stop()
+    await revived?.stop()
+  }
+})
