@@ -19,6 +19,8 @@ export interface IngestMetrics {
   sinkFailed(): void
   setClients(count: number): void
   setTrackedDevices(count: number): void
+  /** Signatures queued in or held by the signature pool. */
+  setSignaturesPending(count: number): void
 }
 
 /** Creates the ingest's metrics in `registry` (a fresh one if omitted, so tests never collide). */
@@ -67,6 +69,11 @@ export function createIngestMetrics(registry: Registry = new Registry()): Ingest
     help: 'Devices whose sequence window the replay guard holds',
     registers: [registry],
   })
+  const signaturesPending = new Gauge({
+    name: 'terrane_ingest_signatures_pending',
+    help: 'Report signatures queued in or being verified by the signature pool',
+    registers: [registry],
+  })
   // Children are resolved once per label set: the per-report path does no label hashing.
   const accepted = reports.labels('accepted', '')
   const rejected = new Map<string, Counter.Internal>()
@@ -86,6 +93,7 @@ export function createIngestMetrics(registry: Registry = new Registry()): Ingest
     sinkFailed: () => sink.inc(),
     setClients: (n) => clients.set(n),
     setTrackedDevices: (n) => tracked.set(n),
+    setSignaturesPending: (n) => signaturesPending.set(n),
   }
 }
 

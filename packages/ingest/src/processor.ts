@@ -150,9 +150,11 @@ class DefaultReportProcessor implements ReportProcessor {
     }
     const pending = signatures.tryVerify({ publicKey: record.publicKey, message, signature: signed.signature })
     if (pending === undefined) return this.#settle(payload, { ok: false, reason: 'overloaded', deviceId })
+    this.#c.metrics.setSignaturesPending(signatures.pending)
     let isValid: boolean
     try {
       isValid = await pending
+      this.#c.metrics.setSignaturesPending(signatures.pending)
     } catch (err) {
       return this.#settle(payload, { ok: false, reason: 'verifier_failed', deviceId, detail: (err as Error).message })
     }

@@ -162,6 +162,7 @@ describe('report processor', () => {
     const verdicts = await Promise.all(jobs)
     assert.equal(verdicts.filter((v) => v.ok).length, 48)
     assert.equal(f.processor.trackedDevices, 8)
+    assert.equal(await metricValue(f.metrics.registry, 'terrane_ingest_signatures_pending'), 0, 'all answered')
   })
 
   it('refuses as overloaded when the pool queue is full, and as verifier_failed when the worker fails', async () => {
