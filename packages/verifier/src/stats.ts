@@ -197,7 +197,15 @@ export function computeStatistics(
       const expectedDbm = link.gainDb + eirpY + rx.antennaGainDbi
       const q = Math.max(lossFloor, normalCdf((model.sensitivityDbm - expectedDbm) / fadingDiffDb))
       events.push({ claimer: y, silent: x, q, isMissed: back === undefined })
-      if (back !== undefined && x < y && Math.min(link.rssiDbm, back.rssiDbm) >= model.sensitivityDbm + fadingDiffDb) {
+      // Both directions must be heard for the pair to be seen: with equal link budgets that selection is
+      // symmetric (the difference stays centred, only narrower: conservative); with unequal budgets the weaker
+      // direction is truncated, so such pairs count only when both are clear of the sensitivity.
+      const budgetGapDb = Math.abs(link.rssiDbm - link.gainDb - (back === undefined ? 0 : back.rssiDbm - back.gainDb))
+      if (
+        back !== undefined &&
+        x < y &&
+        (budgetGapDb < 0.5 || Math.min(link.rssiDbm, back.rssiDbm) >= model.sensitivityDbm + fadingDiffDb)
+      ) {
         const z = (link.gainDb - back.gainDb) / fadingDiffDb
         for (const id of [x, y]) {
           const c = reciprocalChi.get(id) ?? { sum: 0, k: 0 }
@@ -411,7 +419,20 @@ export function computeStatistics(
         }
       }
   }
-  for (const out of undirected.values()) accumulate([...out].map(([other, l]) => ({ id: index.get(other) as number, gainDb: l.gainDb })))
+  // Only links the model puts well above the sensitivity (at the asserted distances): a reception near the
+  // sensitivity is seen only with lucky shadowing, which compresses differences and would mimic co-location.
+  const strongDbm = model.sensitivityDbm + 0.5 * model.shadowingDb
+  for (const [id, out] of undirected) {
+    const at = locationOf(id)
+    if (at === undefined) continue
+    const list: Array<{ id: number; gainDb: number }> = []
+    for (const [other, l] of out) {
+      const there = locationOf(other)
+      if (there === undefined || l.budgetDbm - pathLossDb(model, distanceMeters(at, there), l.frequencyHz) < strongDbm) continue
+      list.push({ id: index.get(other) as number, gainDb: l.gainDb })
+    }
+    accumulate(list)
+  }
   const colocatedWith = new Map<string, string[]>()
   // Devices apart differ by two independent static shadowings (fading left out: conservative).
   const independentVar = 2 * (model.shadowingDb ** 2 - model.fastFadingDb ** 2)

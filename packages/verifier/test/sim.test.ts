@@ -13,15 +13,15 @@ test('coverage simulation (300 devices, seed 7): the goals that hold at this siz
   const paid = attackers.reduce((a, r) => a + r.paidShare, 0)
   const fair = attackers.reduce((a, r) => a + r.fairShare, 0)
   assert.ok(paid / fair <= 1.2, `attackers paid ${paid} vs fair ${fair}`)
-  // Goal (>= 90% recall) for the kinds that meet it at this size: reciprocity and availability catch
+  // Goal (>= 90% recall) for the kinds that meet it at this size and at 2,000: availability catches
   // witness-only devices; selective silence, co-location and location catch rings and Sybil fleets.
   for (const kind of ['witness_only', 'witness_ring', 'sybil_owners'] as const) {
     const row = sim.rows.find((r) => r.kind === kind)
     assert.ok(row, kind)
     assert.ok(row.detectedShare >= 0.9, `${kind} recall ${row.detectedShare}`)
   }
-  // Not the 1% goal (measured 1.5% here, 4 of 270): a regression bound on honest devices flagged.
-  assert.ok(honest.detectedShare <= 0.02, `honest flagged ${honest.detected}/${honest.devices}`)
+  // Goal: at most 1% false positives on honest devices (measured 0.7% here, 2 of 270).
+  assert.ok(honest.detectedShare <= 0.01, `honest flagged ${honest.detected}/${honest.devices}`)
   // Replaying the same seed gives the same digest.
   assert.deepEqual(runCoverageSim({ devices: 300, seed: 7 }).result.digest.hash, sim.result.digest.hash)
 })
