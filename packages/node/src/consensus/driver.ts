@@ -15,6 +15,8 @@ import {
   type Genesis,
   type PrivValidator,
   type RejectReason,
+  type Vote,
+  voteSignBytesSchema,
 } from '@terrane/consensus'
 import type { Mempool } from '../mempool/index.ts'
 import type { BlockStore } from '../storage/block-store.ts'
@@ -125,6 +127,17 @@ export class ConsensusDriver {
 
   /** Rebuilds state from the block store and WAL, then starts the current height. */
   async start(walRecords: readonly Uint8Array[]): Promise<void> {
+    // Anyone waiting in idle() (block sync, which starts first) waits for the replay.
+    const run = this.replay(walRecords)
+    this.drained = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    await run
+    if (this.queue.length > 0) this.drained = this.drain()
+  }
+
+  private async replay(walRecords: readonly Uint8Array[]): Promise<void> {
     this.isProcessing = true
     this.isReplaying = true
     try {
@@ -151,7 +164,6 @@ export class ConsensusDriver {
       this.isReplaying = false
       this.isProcessing = false
     }
-    if (this.queue.length > 0) this.drained = this.drain()
   }
 
   /** Processes one event and everything it causes, before returning. */
@@ -172,7 +184,12 @@ export class ConsensusDriver {
 
   /** Resolves once every queued event has been processed. */
   async idle(): Promise<void> {
-    while (this.isProcessing || this.queue.length > 0) await this.drained
+    while (this.isProcessing || this.queue.length > 0) {
+      const drained = this.drained
+      await drained
+      // Never spin on a settled promise: that would starve the event loop (and the work we wait for).
+      if (drained === this.drained) await new Promise((resolve) => setImmediate(resolve))
+    }
   }
 
   async stop(): Promise<void> {
@@ -224,7 +241,10 @@ export class ConsensusDriver {
         return
       }
       case 'sign-vote': {
-        const vote = this.signSafely(() => this.c.privval?.signVote(action.vote))
+        // If the signer refuses because it already signed another vote at this step
+        // (before a crash the WAL did not record), that earlier vote is the one this
+        // validator cast: send it, so peers can count it.
+        const vote = this.signSafely(() => this.c.privval?.signVote(action.vote)) ?? this.lastSignedVote(action.vote)
         if (vote === undefined) return
         await this.c.wal.append(encode(walEventSchema, { type: 'vote', vote, nowMs: this.c.clock.nowMs(), isVerified: true }), {
           sync: true,
@@ -276,6 +296,19 @@ export class ConsensusDriver {
   /** Events caused by our own actions run before anything else in the queue. */
   private deliverNow(event: ConsensusEvent): void {
     this.queue.unshift(event)
+  }
+
+  /** The vote the signer last signed, if it is for the same height, round and type. */
+  private lastSignedVote(wanted: Omit<Vote, 'signature'>): Vote | undefined {
+    const last = this.c.privval?.lastSigned
+    if (last === null || last === undefined) return undefined
+    try {
+      const body = decode(voteSignBytesSchema, last.signBytes)
+      if (body.height !== wanted.height || body.round !== wanted.round || body.type !== wanted.type) return undefined
+      return { ...body, signature: last.signature }
+    } catch {
+      return undefined
+    }
   }
 
   /** A refusal by the signer (a regression after a restart) is logged, never fatal. */
