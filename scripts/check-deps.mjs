@@ -16,7 +16,8 @@ const layers = [
   ['chain', 'device'],
   ['sim', 'api', 'devices', 'agreements', 'channels', 'coverage'],
   ['node', 'sdk'],
-  ['cli', 'dashboard'],
+  ['dashboard'],
+  ['cli'],
 ]
 const layerOf = new Map(layers.flatMap((names, i) => names.map((n) => [n, i])))
 let failures = 0

@@ -1,4 +1,7 @@
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { buildDashboard, dashboardAssetsDir } from '@terrane/dashboard'
 import type { Command } from 'commander'
 import { type CliContext, type GlobalOptions, type ShutdownSignal } from '../../context.ts'
 import { CliError } from '../../errors.ts'
@@ -13,6 +16,7 @@ interface DevnetOptions extends GlobalOptions {
   fresh?: boolean
   logLevel?: string
   stopTimeout: string
+  simulateDevices: string
 }
 
 /** Live status redraw period on a terminal; without one, a line this often. */
@@ -33,6 +37,7 @@ export function registerDevnet(program: Command, ctx: CliContext): void {
     .option('--fresh', 'delete <dir> and write a new devnet (new genesis) first')
     .option('--log-level <level>', 'log level of every node', 'info')
     .option('--stop-timeout <ms>', 'after Ctrl-C, how long to wait for each node before SIGKILL', '10000')
+    .option('--simulate-devices <n>', 'simulated devices run by node 0 (onboard on chain, report over MQTT); 0 for none', '24')
     .addHelpText(
       'after',
       `
@@ -47,14 +52,30 @@ Examples:
       const opts = cmd.optsWithGlobals<DevnetOptions>()
       const basePort = parseNonNegativeInteger(opts.basePort, '--base-port')
       if (basePort < 1024 || basePort > 65_000) throw new CliError('CLI_USAGE', '--base-port must be 1024 to 65000')
+      const out0 = (line: string) => ctx.io.stdout(line + '\n')
+      // The dashboard is served by every node at `/`; build it once if this checkout has no build yet.
+      const dashboardDir = dashboardAssetsDir()
+      if (!existsSync(join(dashboardDir, 'index.html'))) {
+        out0('Building the dashboard (first run only)...')
+        await buildDashboard()
+      }
       const devnet = await LocalDevnet.open({
         dir: resolve(ctx.cwd, opts.dir),
         validators: parseNonNegativeInteger(opts.validators, '--validators'),
         fullNodes: parseNonNegativeInteger(opts.fullNodes, '--full-nodes'),
         basePort,
         isFresh: opts.fresh === true,
-        env: { TERRANE_LOG_LEVEL: opts.logLevel ?? 'info' },
+        env: { TERRANE_LOG_LEVEL: opts.logLevel ?? 'info', TERRANE_DASHBOARD_DIR: dashboardDir },
       })
+      // Node 0 runs the simulated devices (a node option in its config file).
+      const simulatedDevices = parseNonNegativeInteger(opts.simulateDevices, '--simulate-devices')
+      const node0Home = devnet.info.nodes[0]?.home
+      if (node0Home !== undefined) {
+        const configPath = join(node0Home, 'config.json')
+        const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>
+        config.devnet = { simulatedDevices }
+        await writeFile(configPath, JSON.stringify(config, null, 2) + '\n')
+      }
       const out = (line: string) => ctx.io.stdout(line + '\n')
       out(`${devnet.isNew ? 'Wrote' : 'Reusing'} devnet "${devnet.info.chainId}" in ${devnet.dir} (${devnet.nodes.length} nodes)`)
       for (const n of devnet.info.nodes)
