@@ -22,7 +22,22 @@ const basePort = 36_000
 const startTimeoutMs = 150_000
 const progressTimeoutMs = 60_000
 
+/** A restarted node logs replayed blocks before its API listens: wait until every API answers. */
+async function waitForApis(devnet: LocalDevnet, indexes: readonly number[]): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs
+  for (const i of indexes) {
+    const url = `${devnet.info.nodes[i]?.apiUrl as string}/v1/status`
+    for (;;) {
+      const isUp = await fetch(url).then((r) => r.ok, () => false)
+      if (isUp) break
+      if (Date.now() > deadline) throw new Error(`the API of node${i} did not come up`)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+}
+
 async function agreeOverApi(devnet: LocalDevnet, indexes: readonly number[], what: string): Promise<number> {
+  await waitForApis(devnet, indexes)
   await devnet.poll()
   const top = Math.min(...indexes.map((i) => devnet.node(i).height))
   const chains = await Promise.all(indexes.map((i) => readApiChain(devnet.info.nodes[i]?.apiUrl as string, `node${i}`, 1, top)))
