@@ -28,7 +28,10 @@ async function waitForApis(devnet: LocalDevnet, indexes: readonly number[]): Pro
   for (const i of indexes) {
     const url = `${devnet.info.nodes[i]?.apiUrl as string}/v1/status`
     for (;;) {
-      const isUp = await fetch(url).then((r) => r.ok, () => false)
+      const isUp = await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
       if (isUp) break
       if (Date.now() > deadline) throw new Error(`the API of node${i} did not come up`)
       await new Promise((r) => setTimeout(r, 500))

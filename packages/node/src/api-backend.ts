@@ -364,11 +364,12 @@ export class NodeApiBackend implements NodeBackend {
   }
 
   async getStateProof(key: Uint8Array, height?: number) {
-    const latest = this.node.app.info().height
+    // A proof "at height H" is against the root in block H's header: the state after
+    // executing H - 1 (CometBFT's app hash), which is store version H (version 1 is genesis).
+    const latest = this.node.blockStore.height
     const at = height ?? latest
-    if (at > latest) throw new ApiError('API_NOT_FOUND', `height ${at} is not committed yet`)
-    // Version v of the store is the state after height v - 1 (version 1 is genesis).
-    const version = at + 1
+    if (at > latest || at < 1) throw new ApiError('API_NOT_FOUND', `no block ${at} yet`)
+    const version = at
     if (version < this.store.stateStore.oldestVersion) throw new ApiError('API_HEIGHT_PRUNED', `state of height ${at} was pruned`)
     const [value, proof, root] = await Promise.all([
       this.store.stateStore.getAt(key, version),
