@@ -132,10 +132,8 @@ test(
         const report = checkAgreement(chains)
         assert.deepEqual(report.violations, [])
         assert.ok(report.minHeight >= 10, `every node holds at least 10 blocks (${report.minHeight})`)
-        assert.ok(
-          report.maxHeight - report.minHeight <= 2,
-          `nodes stopped within 2 heights of each other (${report.minHeight}-${report.maxHeight})`,
-        )
+        // Nodes stop one after another, so the last ones may hold more blocks (under load, a dozen):
+        // agreement on every common height and no gaps are the invariant.
         for (const chain of chains) {
           assert.equal(chain.baseHeight, 1, `${chain.label} stores blocks from genesis`)
           assert.equal(chain.heights.size, chain.height, `${chain.label} has no gaps`)
