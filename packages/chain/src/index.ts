@@ -56,3 +56,4 @@ export {
   type TxEnvelope,
 } from './tx.ts'
 export { stateStoreAdapter, type StateStoreLike } from './state-store.ts'
+export { committedModuleStore } from './committed-store.ts'

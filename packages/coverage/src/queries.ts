@@ -1,5 +1,4 @@
-import { decode, type Schema } from '@terrane/codec'
-import { keys, type ChainStore, type ModuleStore } from '@terrane/chain'
+import { committedModuleStore as chainCommittedModuleStore, type ChainStore, type ModuleStore } from '@terrane/chain'
 import type { Payout } from '@terrane/verifier'
 import { coverageKeys as k } from './keys.ts'
 import {
@@ -21,29 +20,9 @@ import {
   type VerifierState,
 } from './schemas.ts'
 
-const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'))
-
 /** A read-only ModuleStore over a chain store's committed state (for the node and the API). */
 export function committedModuleStore(store: ChainStore, moduleName = 'coverage'): ModuleStore {
-  const prefixLength = keys.module(moduleName, '').length
-  return {
-    get<T>(schema: Schema<T>, key: Uint8Array | string): T | undefined {
-      const bytes = store.get(latin1(keys.module(moduleName, key)))
-      return bytes === undefined ? undefined : decode(schema, bytes)
-    },
-    set() {
-      throw new Error('committedModuleStore is read-only')
-    },
-    delete() {
-      throw new Error('committedModuleStore is read-only')
-    },
-    scan<T>(schema: Schema<T>, prefix: Uint8Array | string): Array<[string, T]> {
-      const out: Array<[string, T]> = []
-      for (const [key, value] of store.iterate(latin1(keys.module(moduleName, prefix))))
-        out.push([Buffer.from(key).toString('latin1').slice(prefixLength), decode(schema, value)])
-      return out
-    },
-  }
+  return chainCommittedModuleStore(store, moduleName)
 }
 
 export function coverageParamsOf(store: ModuleStore): CoverageParamsOnChain | undefined {

@@ -1,6 +1,5 @@
-import { decode, type Schema } from '@terrane/codec'
 import { encodeAddress, decodeAddress } from '@terrane/crypto'
-import { keys, type ChainStore, type ModuleStore } from '@terrane/chain'
+import { committedModuleStore as chainCommittedModuleStore, type ChainStore, type ModuleStore } from '@terrane/chain'
 import { cellToChildren, cellToParent, getResolution, isValidCell } from 'h3-js'
 import { DevicesError } from './errors.ts'
 import { devicesKeys as k } from './keys.ts'
@@ -21,35 +20,9 @@ import { statusOf, type DeviceStatus } from './status.ts'
 /** Index cells read for one coarse-cell query (res 5 -> 343 res-8 cells). */
 export const cellQueryCellsMax = 343
 
-const latin1 = (s: string): Uint8Array => {
-  const b = Buffer.from(s, 'latin1')
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-}
-
-/**
- * A read-only ModuleStore over a chain store's committed state (what the node and the API query).
- * Writes throw: queries never change state.
- */
+/** A read-only ModuleStore over a chain store's committed state (for the node and the API). */
 export function committedModuleStore(store: ChainStore, moduleName = 'devices'): ModuleStore {
-  const prefixLength = keys.module(moduleName, '').length
-  return {
-    get<T>(schema: Schema<T>, key: Uint8Array | string): T | undefined {
-      const bytes = store.get(latin1(keys.module(moduleName, key)))
-      return bytes === undefined ? undefined : decode(schema, bytes)
-    },
-    set() {
-      throw new Error('committedModuleStore is read-only')
-    },
-    delete() {
-      throw new Error('committedModuleStore is read-only')
-    },
-    scan<T>(schema: Schema<T>, prefix: Uint8Array | string): Array<[string, T]> {
-      const out: Array<[string, T]> = []
-      for (const [key, value] of store.iterate(latin1(keys.module(moduleName, prefix))))
-        out.push([Buffer.from(key).toString('latin1').slice(prefixLength), decode(schema, value)])
-      return out
-    },
-  }
+  return chainCommittedModuleStore(store, moduleName)
 }
 
 /** A device as the API shows it. */
