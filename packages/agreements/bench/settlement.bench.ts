@@ -9,7 +9,7 @@ import { percentile, report } from '@terrane/bench'
 import type { Signer } from '@terrane/crypto'
 import type { ChainModule } from '@terrane/chain'
 import { agreementsModule, figuresPerSubmissionMax } from '../src/index.ts'
-import { addressOf, Harness, TRN } from '../test/harness.ts'
+import { addressOf, TestChain, TRN } from '@terrane/chain/testing'
 
 const agreementCount = 10_000
 const providerCount = 100
@@ -34,7 +34,7 @@ const timed: ChainModule = {
     }
   },
 }
-const h = new Harness({ users: providerCount + 2, epochBlocks, modules: [timed], userBalanceMicro: 1_000n * TRN })
+const h = new TestChain({ users: providerCount + 2, epochBlocks, modules: [timed], userBalanceMicro: 1_000n * TRN })
 const [customer, prober, ...providers] = h.users as [Signer, Signer, ...Signer[]]
 
 function chunks<T>(items: T[], size: number): T[][] {

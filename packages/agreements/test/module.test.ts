@@ -10,9 +10,9 @@ import {
   signFigures,
   type AgreementRejectReason,
 } from '../src/index.ts'
-import { addressOf, advanceTo, chainId, codeName, Harness, TRN } from './harness.ts'
+import { addressOf, advanceTo, testChainId as chainId, codeName, TestChain, TRN } from '@terrane/chain/testing'
 
-let current: Harness | undefined
+let current: TestChain | undefined
 // The supply invariant is checked after every test.
 afterEach(() => {
   current?.assertInvariants()
@@ -20,8 +20,8 @@ afterEach(() => {
 })
 
 const E = 10
-function harness(): Harness {
-  current = new Harness({
+function harness(): TestChain {
+  current = new TestChain({
     users: 5,
     epochBlocks: E,
     modules: [agreementsModule()],
@@ -49,20 +49,20 @@ function openMsg(provider: Signer, fields: Record<string, unknown> = {}) {
   }
 }
 
-async function ok(h: Harness, s: Signer, msg: Record<string, unknown> & { type: string }) {
+async function ok(h: TestChain, s: Signer, msg: Record<string, unknown> & { type: string }) {
   const r = await h.run(s, [msg])
   assert.equal(r.code, 0, r.log)
   return r
 }
 
-async function refused(h: Harness, s: Signer, msg: Record<string, unknown> & { type: string }, reason: AgreementRejectReason) {
+async function refused(h: TestChain, s: Signer, msg: Record<string, unknown> & { type: string }, reason: AgreementRejectReason) {
   const r = await h.run(s, [msg])
   assert.equal(codeName(r.code), 'CHAIN_BAD_MESSAGE', r.log)
   assert.equal(agreementRejectReasonOf(r.log), reason, r.log)
 }
 
 /** Customer, provider, prober; prober registered; agreement opened and accepted at height 2 (covers epochs 2..4). */
-async function setup(h: Harness, fields: Record<string, unknown> = {}) {
+async function setup(h: TestChain, fields: Record<string, unknown> = {}) {
   const [customer, provider, prober] = h.users as [Signer, Signer, Signer]
   await ok(h, prober, { type: 'agreements/register-prober', publicKey: prober.publicKey, bondMicro: 50n * TRN })
   const opened = await ok(h, customer, openMsg(provider, fields))

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict'
 import type { Signer } from '@terrane/crypto'
 import { channelsModule, signVoucher, type Voucher } from '@terrane/channels'
 import { agreementsModule, readAgreement, runServiceScenario, type ScenarioClient } from '../src/index.ts'
-import { addressOf, advanceTo, chainId, Harness, TRN } from './harness.ts'
+import { addressOf, advanceTo, testChainId as chainId, TestChain, TRN } from '@terrane/chain/testing'
 
 /** The in-process implementation of the scenario's client: a real chain app, one tx per block. */
-function inProcessClient(h: Harness, epochBlocks: number): ScenarioClient {
+function inProcessClient(h: TestChain, epochBlocks: number): ScenarioClient {
   return {
     chainId,
     epochBlocks,
@@ -26,7 +26,7 @@ function inProcessClient(h: Harness, epochBlocks: number): ScenarioClient {
 describe('devnet scenario (in-process chain)', () => {
   it('pays the device through a channel, settles each epoch from proof-of-service figures, penalises missed SLA', async () => {
     const E = 10
-    const h = new Harness({
+    const h = new TestChain({
       users: 3,
       epochBlocks: E,
       modules: [channelsModule(), agreementsModule()],

@@ -2,15 +2,15 @@ import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Signer } from '@terrane/crypto'
 import { channelsModule, createHub, signVoucher, verifyVoucher } from '../src/index.ts'
-import { addressOf, chainId, Harness, TRN } from './harness.ts'
+import { addressOf, testChainId as chainId, TestChain, TRN } from '@terrane/chain/testing'
 
-let current: Harness | undefined
+let current: TestChain | undefined
 afterEach(() => {
   current?.assertInvariants()
   current = undefined
 })
 
-async function open(h: Harness, payer: Signer, payee: Signer, amountMicro: bigint): Promise<Uint8Array> {
+async function open(h: TestChain, payer: Signer, payee: Signer, amountMicro: bigint): Promise<Uint8Array> {
   const r = await h.run(payer, [{ type: 'channels/open', payee: addressOf(payee), payerKey: payer.publicKey, amountMicro }])
   assert.equal(r.code, 0, r.log)
   return Uint8Array.from(Buffer.from(r.events?.[0]?.attributes.channelId as string, 'hex'))
@@ -18,7 +18,7 @@ async function open(h: Harness, payer: Signer, payee: Signer, amountMicro: bigin
 
 describe('hub-and-spoke routing', () => {
   it('a customer pays two devices through one channel to a hub; everyone redeems on chain', async () => {
-    const h = new Harness({ users: 4, modules: [channelsModule()], moduleGenesis: { channels: { settleDelayBlocks: 2 } } })
+    const h = new TestChain({ users: 4, modules: [channelsModule()], moduleGenesis: { channels: { settleDelayBlocks: 2 } } })
     current = h
     const [customer, hubKey, deviceA, deviceB] = h.users as [Signer, Signer, Signer, Signer]
     const inbound = await open(h, customer, hubKey, 10n * TRN)

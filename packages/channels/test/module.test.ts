@@ -10,13 +10,13 @@ import {
   type ChannelRejectReason,
   type SignedVoucher,
 } from '../src/index.ts'
-import { addressOf, chainId, codeName, Harness, signerOf, TRN } from './harness.ts'
+import { addressOf, testChainId as chainId, codeName, TestChain, signerOf, TRN } from '@terrane/chain/testing'
 
 const settleDelayBlocks = 5
-let current: Harness | undefined
+let current: TestChain | undefined
 
-function harness(): Harness {
-  current = new Harness({ modules: [channelsModule()], moduleGenesis: { channels: { settleDelayBlocks } } })
+function harness(): TestChain {
+  current = new TestChain({ modules: [channelsModule()], moduleGenesis: { channels: { settleDelayBlocks } } })
   return current
 }
 
@@ -26,7 +26,7 @@ afterEach(() => {
   current = undefined
 })
 
-async function openChannel(h: Harness, payer: Signer, payee: Signer, amountMicro: bigint): Promise<Uint8Array> {
+async function openChannel(h: TestChain, payer: Signer, payee: Signer, amountMicro: bigint): Promise<Uint8Array> {
   const r = await h.run(payer, [{ type: 'channels/open', payee: addressOf(payee), payerKey: payer.publicKey, amountMicro }])
   assert.equal(r.code, 0, r.log)
   const event = r.events?.find((e) => e.type === 'channel-open')
@@ -38,7 +38,7 @@ function voucher(payer: Signer, channelId: Uint8Array, lane: number, nonce: numb
   return signVoucher(chainId, payer, { channelId, lane, nonce, amountMicro })
 }
 
-async function expectReason(h: Harness, signer: Signer, msg: Record<string, unknown> & { type: string }, reason: ChannelRejectReason) {
+async function expectReason(h: TestChain, signer: Signer, msg: Record<string, unknown> & { type: string }, reason: ChannelRejectReason) {
   const r = await h.run(signer, [msg])
   assert.equal(codeName(r.code), 'CHAIN_BAD_MESSAGE', r.log)
   assert.equal(channelRejectReasonOf(r.log), reason, r.log)
@@ -183,7 +183,7 @@ describe('channels module', () => {
 
   it('rejects bad module genesis with CHAIN_BAD_GENESIS', () => {
     assert.throws(
-      () => new Harness({ modules: [channelsModule()], moduleGenesis: { channels: { settleDelayBlocks: -1 } } }),
+      () => new TestChain({ modules: [channelsModule()], moduleGenesis: { channels: { settleDelayBlocks: -1 } } }),
       (e: unknown) => (e as { code?: string }).code === 'CHAIN_BAD_GENESIS',
     )
     void signerOf

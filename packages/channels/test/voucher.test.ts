@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { checkVoucher, signVoucher, verifyVoucher, voucherSigningBytes, type ChannelView } from '../src/index.ts'
-import { chainId, signerOf } from './harness.ts'
+import { testChainId as chainId, signerOf } from '@terrane/chain/testing'
 
 const payer = signerOf(1, 9)
 const channelId = new Uint8Array(32).fill(7)
