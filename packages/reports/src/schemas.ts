@@ -49,11 +49,16 @@ export const beaconBodySchema = t.struct({
   epoch: t.uint(),
   /** The challenge entropy the beacon answers. */
   entropy: t.bytes({ length: entropyBytes }),
-  /** beaconPayload(entropy, deviceId): regenerated bit for bit by the verifier. */
+  /** beaconPayload(entropy, deviceId, length, localEntropy): regenerated bit for bit by the verifier. */
   payload: t.bytes({ lengthMax: beaconPayloadBytesMax }),
   frequencyHz: t.uint({ max: 10_000_000_000 }),
   txPowerDbm: t.int({ min: -50, max: 60 }),
   antennaGainDbi: t.int({ min: -20, max: 40 }),
+  /**
+   * Random bytes the beaconer drew when it transmitted (Helium's local entropy), mixed into the payload so
+   * that only devices that heard the beacon know it. Optional for compatibility; a verifier may require it.
+   */
+  localEntropy: t.optional(t.bytes({ length: entropyBytes })),
 })
 export type BeaconBody = Infer<typeof beaconBodySchema>
 

@@ -133,6 +133,18 @@ test('every kind has a body schema that round-trips', () => {
       { epoch: 1, entropy, payload: beaconPayload(entropy, alice.deviceId), frequencyHz: 868_100_000, txPowerDbm: 27, antennaGainDbi: 3 },
     ),
     makeReport(
+      { deviceId: alice.deviceId, seq: 3, timeMs: 1, kind: 'beacon' },
+      {
+        epoch: 1,
+        entropy,
+        payload: beaconPayload(entropy, alice.deviceId, 52, sha256(entropy)),
+        frequencyHz: 868_100_000,
+        txPowerDbm: 27,
+        antennaGainDbi: 3,
+        localEntropy: sha256(entropy),
+      },
+    ),
+    makeReport(
       { deviceId: alice.deviceId, seq: 4, timeMs: 1, kind: 'speedtest' },
       { downloadKbps: 100_000, uploadKbps: 10_000, latencyMs: 30 },
     ),
@@ -165,4 +177,35 @@ test('beacon payload: deterministic per (entropy, device), 52 bytes, SHA-256 cou
   // a longer payload extends, never changes, the shorter one
   assert.deepEqual(beaconPayload(entropy, alice.deviceId, 100).subarray(0, 52), a)
   assert.throws(() => beaconPayload(new Uint8Array(31), alice.deviceId), ReportError)
+})
+
+test('beacon payload with local entropy: depends on remote and local entropy, documented block 0', () => {
+  const local = sha256(Uint8Array.of(1, 2, 3))
+  const a = beaconPayload(entropy, alice.deviceId, 52, local)
+  assert.equal(a.length, 52)
+  assert.deepEqual(beaconPayload(entropy, alice.deviceId, 52, local), a)
+  // unknowable from the public challenge alone: differs from the remote-only payload and per local draw
+  assert.notDeepEqual(beaconPayload(entropy, alice.deviceId), a)
+  assert.notDeepEqual(beaconPayload(entropy, alice.deviceId, 52, sha256(local)), a)
+  assert.notDeepEqual(beaconPayload(sha256(entropy), alice.deviceId, 52, local), a)
+  const utf8 = new TextEncoder()
+  const id = utf8.encode(alice.deviceId)
+  const block0 = sha256(utf8.encode('TERRANE-BEACON-PAYLOAD-V2'), entropy, local, Uint8Array.of(id.length), id, new Uint8Array(4))
+  assert.equal(toHex(a.subarray(0, 32)), toHex(block0))
+  assert.throws(() => beaconPayload(entropy, alice.deviceId, 52, new Uint8Array(31)), ReportError)
+})
+
+test('beacon body: local entropy must be exactly 32 bytes when present', () => {
+  const body = {
+    epoch: 1,
+    entropy,
+    payload: beaconPayload(entropy, alice.deviceId),
+    frequencyHz: 868_100_000,
+    txPowerDbm: 27,
+    antennaGainDbi: 3,
+    localEntropy: new Uint8Array(31),
+  }
+  const report = makeReport({ deviceId: alice.deviceId, seq: 1, timeMs: 1, kind: 'beacon' }, { ...body, localEntropy: new Uint8Array(32) })
+  assert.deepEqual(decodeReportBody(report as DeviceReport & { kind: 'beacon' }).localEntropy, new Uint8Array(32))
+  assert.throws(() => makeReport({ deviceId: alice.deviceId, seq: 1, timeMs: 1, kind: 'beacon' }, body), CodecError)
 })
