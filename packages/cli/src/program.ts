@@ -7,6 +7,8 @@ import { registerDevnet } from './cmds/devnet/index.ts'
 import { registerKeys } from './cmds/keys/index.ts'
 import { registerTx } from './cmds/tx/index.ts'
 import { registerQuery } from './cmds/query/index.ts'
+import { registerDevice } from './cmds/device/index.ts'
+import { registerSim } from './cmds/sim/index.ts'
 
 export const cliVersion = '0.1.0'
 
@@ -38,6 +40,8 @@ Environment: TERRANE_HOME, TERRANE_NODE, TERRANE_PASSWORD, and the node options 
   registerKeys(program, ctx)
   registerTx(program, ctx)
   registerQuery(program, ctx)
+  registerDevice(program, ctx)
+  registerSim(program, ctx)
   return program
 }
 
