@@ -36,6 +36,7 @@ export {
   epochOfHeight,
   figuresSlots,
   figuresSigningPayload,
+  idOfIndexKey,
   indexBucketCount,
   medianFigures,
   meetsTerms,
@@ -44,10 +45,12 @@ export {
   type AgreementsModuleInit,
   type SettleStats,
 } from './module.ts'
-export { readAgreement, readFigures, readProber, type RawRead } from './query.ts'
+export { agreementIds, agreementOf, readAgreement, readFigures, readProber, type AgreementIdQuery, type RawRead } from './query.ts'
 export {
   runServiceScenario,
   scenarioTerms,
+  settlementBetween,
+  type ScenarioSettlement,
   type ScenarioActors,
   type ScenarioClient,
   type ScenarioInit,

@@ -26,7 +26,10 @@ const u64Max = (1n << 64n) - 1n
 /** Buckets of the active-agreement index: ids are spread by id % indexBucketCount. */
 export const indexBucketCount = 256
 const bucketSchema = t.struct({ ids: t.array(t.uint()) })
-const seqSchema = t.struct({ next: t.uint() })
+/** The next agreement id (ids are 1, 2, 3, ... in opening order). */
+export const seqSchema = t.struct({ next: t.uint() })
+/** Value of a party-index entry: the key says everything. */
+export const markerSchema = t.struct({})
 
 /** 8-byte big-endian key of a safe integer, as a latin1 string (no Buffer: this is on the settlement path). */
 function u64Key(n: number): string {
@@ -65,6 +68,17 @@ export const agreementKeys = {
   /** A ring of figures slots per agreement: epoch e uses slot e % figuresSlots(params). */
   figures: (id: number, slot: number): string => 'f/' + u64Key(id) + String.fromCharCode(slot),
   prober: (address: Uint8Array): string => 'p/' + latin1(address),
+  /** Party index (written at open, never removed): `bc/<customer 20 bytes><id u64 BE>` -> marker. */
+  byCustomer: (customer: Uint8Array, id?: number): string => 'bc/' + latin1(customer) + (id === undefined ? '' : u64Key(id)),
+  /** Party index: `bp/<provider 20 bytes><id u64 BE>` -> marker. */
+  byProvider: (provider: Uint8Array, id?: number): string => 'bp/' + latin1(provider) + (id === undefined ? '' : u64Key(id)),
+}
+
+/** The id in the last 8 bytes of an index key (see `agreementKeys.byCustomer`). */
+export function idOfIndexKey(key: string): number {
+  let n = 0
+  for (let i = key.length - 8; i < key.length; i++) n = n * 256 + key.charCodeAt(i)
+  return n
 }
 
 /**
@@ -221,6 +235,8 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       openedHeight: ctx.height,
     }
     ctx.store.set(agreementTermsSchema, agreementKeys.terms(id), terms)
+    ctx.store.set(markerSchema, agreementKeys.byCustomer(ctx.sender, id), {})
+    ctx.store.set(markerSchema, agreementKeys.byProvider(m.provider, id), {})
     const a: Agreement = {
       ...terms,
       status: 'pending',

@@ -1,7 +1,7 @@
 import { accountIdOfPublicKey, type Signer } from '@terrane/crypto'
-import type { AppEvent, Msg } from '@terrane/chain'
+import type { Msg } from '@terrane/chain'
 import { slaFiguresOf, uptimeOfEpoch, type ProbeResult } from '@terrane/service'
-import type { Agreement, SlaTerms } from './schemas.ts'
+import type { Agreement, SettlementOutcome, SlaTerms } from './schemas.ts'
 
 /**
  * What the scenario needs from a chain: an SDK-like surface the integrator implements over the node
@@ -10,14 +10,21 @@ import type { Agreement, SlaTerms } from './schemas.ts'
 export interface ScenarioClient {
   readonly chainId: string
   readonly epochBlocks: number
-  /** Builds, signs and submits one transaction; resolves once it is in a committed block. */
-  submit(signer: Signer, messages: Msg[]): Promise<{ code: number; log: string; events: AppEvent[] }>
+  /**
+   * Builds, signs and submits one transaction; resolves once it is in a committed block with its
+   * result code and log (a client that only has the result's reason name puts that in `log`).
+   */
+  submit(signer: Signer, messages: Msg[]): Promise<{ code: number; log: string }>
   /** Last committed height. */
   height(): Promise<number>
   /** Resolves once `height` is committed. */
   waitForHeight(height: number): Promise<void>
   balance(address: Uint8Array): Promise<bigint>
   agreement(id: number): Promise<Agreement | undefined>
+  /** Ids of the agreements where `party` is the customer or the provider (the module's party index). */
+  agreementIdsOf(party: Uint8Array): Promise<number[]>
+  /** Ids of the channels where `party` is the payer or the payee (the module's party index). */
+  channelIdsOf(party: Uint8Array): Promise<Uint8Array[]>
 }
 
 /** Voucher signing lives in @terrane/channels (same layer as this package): the caller passes it in. */
@@ -55,6 +62,25 @@ export interface ScenarioInit {
   blockMs?: number
 }
 
+/** What one settlement boundary did to the agreement, as observed in its state before and after. */
+export interface ScenarioSettlement {
+  /** The epoch settled (the last one, if the observer fell behind and several settled in between). */
+  epoch: number
+  /** Epochs settled since the previous observation (1 unless the observer fell behind). */
+  epochsSettled: number
+  /** The outcome when exactly one epoch settled; otherwise `mixed` (see the counts). */
+  outcome: SettlementOutcome | 'mixed'
+  met: number
+  breached: number
+  noData: number
+  /** Paid from escrow to the provider (price x met epochs). */
+  paidMicro: bigint
+  /** Refunded from escrow to the customer (price x breached or no-data epochs). */
+  refundMicro: bigint
+  /** Slashed from the provider's bond to the customer. */
+  penaltyMicro: bigint
+}
+
 export interface ScenarioReport {
   agreementId: number
   channelId: Uint8Array
@@ -62,6 +88,8 @@ export interface ScenarioReport {
   endEpoch: number
   /** Figures the prober submitted, per covered epoch. */
   figures: Array<{ epoch: number; uptimeBps: number; latencyP95Ms: number; bandwidthKbps: number }>
+  /** Per settlement boundary, in order. */
+  settlements: ScenarioSettlement[]
   final: Agreement
   providerDeltaMicro: bigint
   customerDeltaMicro: bigint
@@ -72,6 +100,46 @@ export const scenarioTerms: SlaTerms = { uptimeBpsMin: 9_900, latencyP95MsMax: 2
 
 function must(r: { code: number; log: string }, what: string): void {
   if (r.code !== 0) throw new Error(`${what} failed: ${r.log}`)
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+/** The settlement between two observations of an agreement, or undefined if none happened. */
+export function settlementBetween(before: Agreement, after: Agreement): ScenarioSettlement | undefined {
+  const epochsSettled =
+    after.epochsMet + after.epochsBreached + after.epochsNoData - (before.epochsMet + before.epochsBreached + before.epochsNoData)
+  if (epochsSettled === 0) return undefined
+  const met = after.epochsMet - before.epochsMet
+  const breached = after.epochsBreached - before.epochsBreached
+  const noData = after.epochsNoData - before.epochsNoData
+  const outcome: ScenarioSettlement['outcome'] = epochsSettled > 1 ? 'mixed' : met === 1 ? 'met' : breached === 1 ? 'breached' : 'no-data'
+  // While active the bond only moves by penalties (observed). When the agreement ends the rest of the
+  // bond goes back in the same block, so the penalty is the module's rule: per breach
+  // bondInitial x penaltyBps, capped at what is left.
+  let penaltyMicro = before.bondMicro - after.bondMicro
+  if (after.status !== 'active') {
+    const due = (after.bondInitialMicro * BigInt(after.penaltyBps)) / 10_000n
+    let left = before.bondMicro
+    penaltyMicro = 0n
+    for (let k = 0; k < breached; k++) {
+      const p = due < left ? due : left
+      penaltyMicro += p
+      left -= p
+    }
+  }
+  return {
+    epoch: after.lastSettledEpoch,
+    epochsSettled,
+    outcome,
+    met,
+    breached,
+    noData,
+    paidMicro: after.pricePerEpochMicro * BigInt(met),
+    refundMicro: after.pricePerEpochMicro * BigInt(breached + noData),
+    penaltyMicro,
+  }
 }
 
 /**
@@ -103,6 +171,8 @@ export async function runServiceScenario(
   ])
   if (registered.code !== 0 && !registered.log.includes('prober-exists')) must(registered, 'register prober')
 
+  const channelsBefore = new Set((await client.channelIdsOf(customerAddress)).map(hex))
+  const agreementsBefore = new Set(await client.agreementIdsOf(customerAddress))
   const opened = await client.submit(actors.customer, [
     { type: 'channels/open', payee: deviceAddress, payerKey: actors.customer.publicKey, amountMicro: perEpoch * BigInt(epochs) },
     {
@@ -118,11 +188,10 @@ export async function runServiceScenario(
     },
   ])
   must(opened, 'open channel and agreement')
-  const channelHex = opened.events.find((e) => e.type === 'channel-open')?.attributes.channelId
-  const idText = opened.events.find((e) => e.type === 'agreement-opened')?.attributes.agreementId
-  if (channelHex === undefined || idText === undefined) throw new Error('open events missing')
-  const channelId = Uint8Array.from(Buffer.from(channelHex, 'hex'))
-  const agreementId = Number(idText)
+  // The new ids, from the modules' party indexes (what any API client can read).
+  const channelId = (await client.channelIdsOf(customerAddress)).find((id) => !channelsBefore.has(hex(id)))
+  const agreementId = (await client.agreementIdsOf(customerAddress)).find((id) => !agreementsBefore.has(id))
+  if (channelId === undefined || agreementId === undefined) throw new Error('the new channel or agreement is not in the party index')
   const providerStart = await client.balance(deviceAddress)
   const customerStart = await client.balance(customerAddress)
 
@@ -131,10 +200,21 @@ export async function runServiceScenario(
   const a0 = await client.agreement(agreementId)
   if (a0 === undefined) throw new Error('agreement not found after accept')
   const figures: ScenarioReport['figures'] = []
+  const settlements: ScenarioSettlement[] = []
+  let seen = a0
+  const observe = async (): Promise<Agreement> => {
+    const now = await client.agreement(agreementId)
+    if (now === undefined) throw new Error('agreement vanished')
+    const s = settlementBetween(seen, now)
+    if (s !== undefined) settlements.push(s)
+    seen = now
+    return now
+  }
 
   for (let i = 0; i < epochs; i++) {
     const epoch = a0.startEpoch + i
     await client.waitForHeight((epoch - 1) * E + 1)
+    await observe()
     const isMissing = i >= missFrom
     // The device's heartbeats over the epoch: a healthy device beats every interval; a failing one
     // is down for the second half of the epoch.
@@ -174,16 +254,19 @@ export async function runServiceScenario(
     must(await client.submit(actors.device, [{ type: 'channels/update', channelId, voucher }]), `voucher ${i + 1}`)
   }
   must(await client.submit(actors.device, [{ type: 'channels/redeem', channelId }]), 'redeem')
-  // The last covered epoch settles at the end of the epoch after it.
-  await client.waitForHeight((a0.startEpoch + epochs) * E)
-  const final = await client.agreement(agreementId)
-  if (final === undefined) throw new Error('agreement vanished')
+  // Each remaining epoch settles at the end of the epoch after it; observe each boundary.
+  for (let epoch = Math.max(a0.startEpoch, seen.lastSettledEpoch + 1); epoch < a0.startEpoch + epochs; epoch++) {
+    await client.waitForHeight((epoch + 1) * E)
+    await observe()
+  }
+  const final = seen
   return {
     agreementId,
     channelId,
     startEpoch: a0.startEpoch,
     endEpoch: a0.endEpoch,
     figures,
+    settlements,
     final,
     providerDeltaMicro: (await client.balance(deviceAddress)) - providerStart,
     customerDeltaMicro: (await client.balance(customerAddress)) - customerStart,

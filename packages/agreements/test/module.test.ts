@@ -1,7 +1,10 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Signer } from '@terrane/crypto'
+import { committedModuleStore } from '@terrane/chain'
 import {
+  agreementIds,
+  agreementOf,
   agreementRejectReasonOf,
   agreementsModule,
   readAgreement,
@@ -256,5 +259,33 @@ describe('agreements module', () => {
     await refused(h, prober, { type: 'agreements/submit-figures', epoch: 3, figures: figures(id, good) }, 'unregistered-prober')
     await advanceTo(h, 61)
     await refused(h, customer, dispute(), 'outside-window')
+  })
+
+  it('indexes agreements by party and pages them in opening order', async () => {
+    const h = harness()
+    const [a, b, c, d] = h.users as [Signer, Signer, Signer, Signer]
+    // a -> b, c -> a, b -> c, a -> d: a is in 1, 2, 4; b in 1, 3; d only in 4.
+    for (const [customer, provider] of [
+      [a, b],
+      [c, a],
+      [b, c],
+      [a, d],
+    ] as const)
+      await ok(h, customer, openMsg(provider))
+    const store = committedModuleStore(h.store, 'agreements')
+    const ids = (party: Signer | undefined, afterId: number, limit: number) =>
+      agreementIds(store, { ...(party === undefined ? {} : { party: addressOf(party) }), afterId, limit })
+    assert.deepEqual(ids(a, 0, 10), { ids: [1, 2, 4], hasMore: false })
+    assert.deepEqual(ids(a, 0, 2), { ids: [1, 2], hasMore: true })
+    assert.deepEqual(ids(a, 2, 2), { ids: [4], hasMore: false })
+    assert.deepEqual(ids(b, 0, 10), { ids: [1, 3], hasMore: false })
+    assert.deepEqual(ids(d, 0, 10), { ids: [4], hasMore: false })
+    assert.deepEqual(ids(h.users[4], 0, 10), { ids: [], hasMore: false })
+    assert.deepEqual(ids(undefined, 0, 3), { ids: [1, 2, 3], hasMore: true })
+    assert.deepEqual(ids(undefined, 3, 3), { ids: [4], hasMore: false })
+    assert.deepEqual(ids(undefined, 4, 3), { ids: [], hasMore: false })
+    const second = agreementOf(store, 2)
+    assert.deepEqual([second?.customer, second?.provider, second?.status], [addressOf(c), addressOf(a), 'pending'])
+    assert.equal(agreementOf(store, 5), undefined)
   })
 })

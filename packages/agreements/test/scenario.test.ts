@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Signer } from '@terrane/crypto'
-import { channelsModule, signVoucher, type Voucher } from '@terrane/channels'
-import { agreementsModule, readAgreement, runServiceScenario, type ScenarioClient } from '../src/index.ts'
+import { committedModuleStore } from '@terrane/chain'
+import { channelIds, channelsModule, readChannel, signVoucher, type Voucher } from '@terrane/channels'
+import { agreementIds, agreementsModule, readAgreement, runServiceScenario, type ScenarioClient } from '../src/index.ts'
 import { addressOf, advanceTo, testChainId as chainId, TestChain, TRN } from '@terrane/chain/testing'
 
 /** The in-process implementation of the scenario's client: a real chain app, one tx per block. */
@@ -12,7 +13,7 @@ function inProcessClient(h: TestChain, epochBlocks: number): ScenarioClient {
     epochBlocks,
     async submit(signer, messages) {
       const r = await h.run(signer, messages)
-      return { code: r.code, log: r.log, events: r.events ?? [] }
+      return { code: r.code, log: r.log }
     },
     height: async () => h.height,
     async waitForHeight(height) {
@@ -20,6 +21,9 @@ function inProcessClient(h: TestChain, epochBlocks: number): ScenarioClient {
     },
     balance: async (address) => h.balance(address),
     agreement: async (id) => readAgreement((k) => h.read(k), id),
+    agreementIdsOf: async (party) => agreementIds(committedModuleStore(h.store, 'agreements'), { party, limit: 1_000 }).ids,
+    channelIdsOf: async (party) =>
+      channelIds(committedModuleStore(h.store, 'channels'), { party, limit: 1_000 }).items.map((c) => c.channelId),
   }
 }
 
@@ -50,6 +54,18 @@ describe('devnet scenario (in-process chain)', () => {
     )
     const a = report.final
     assert.deepEqual([a.status, a.epochsMet, a.epochsBreached, a.epochsNoData], ['ended', 2, 2, 0])
+    // One observation per boundary: met epochs paid the price, breached ones refunded it and took 20% of the bond.
+    assert.deepEqual(
+      report.settlements.map((s) => [s.epoch, s.epochsSettled, s.outcome, s.paidMicro, s.refundMicro, s.penaltyMicro]),
+      [
+        [report.startEpoch, 1, 'met', TRN, 0n, 0n],
+        [report.startEpoch + 1, 1, 'met', TRN, 0n, 0n],
+        [report.startEpoch + 2, 1, 'breached', 0n, TRN, 2n * TRN],
+        [report.startEpoch + 3, 1, 'breached', 0n, TRN, 2n * TRN],
+      ],
+    )
+    const channel = readChannel((k) => h.read(k), report.channelId)
+    assert.equal(channel?.paidMicro, report.redeemedMicro)
     // Device: 2 epochs paid (2 TRN) + 0.8 TRN through the channel, less 2 x 2 TRN penalties from its
     // bond (returned less the penalties at the end), less its fees.
     const fees = 6n * 1_000n // accept, 4 voucher updates, redeem

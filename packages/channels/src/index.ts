@@ -23,7 +23,11 @@ export {
 } from './voucher.ts'
 export {
   channelIdOf,
+  channelIds,
+  channelIndexEntrySchema,
+  channelIndexKeys,
   channelKey,
+  channelOf,
   channelRecordSchema,
   channelsMessages,
   channelsModule,
@@ -33,6 +37,8 @@ export {
   laneStateSchema,
   readChannel,
   readModuleValue,
+  seqOfIndexKey,
+  type ChannelIdQuery,
   type ChannelRecord,
   type ChannelsModuleInit,
   type ChannelsParams,

@@ -1,6 +1,6 @@
 import { decode, sha256, t, type Infer, type Schema } from '@terrane/codec'
 import { accountIdOfPublicKey } from '@terrane/crypto'
-import { ChainError, keys, type BlockContext, type ChainModule, type Msg, type TxContext } from '@terrane/chain'
+import { ChainError, keys, type BlockContext, type ChainModule, type ModuleStore, type Msg, type TxContext } from '@terrane/chain'
 import { ChannelError } from './errors.ts'
 import { applyVoucher, channelIdBytes, checkVoucher, creditedMicro, lanesMax, signedVoucherSchema, type SignedVoucher } from './voucher.ts'
 
@@ -51,6 +51,8 @@ export const channelsMessages = {
 } as const
 
 const seqSchema = t.struct({ next: t.uint() })
+/** Value of an index entry (by opening order, by payer, by payee): the channel id. */
+export const channelIndexEntrySchema = t.struct({ channelId })
 const channelKeyPrefix = 'c/'
 const paramsKey = 'params'
 const seqKey = 'seq'
@@ -58,7 +60,36 @@ const idDomain = new TextEncoder().encode('terrane/channel/v1')
 
 /** Store key of a channel (inside the module's scope). */
 export function channelKey(id: Uint8Array): string {
-  return channelKeyPrefix + Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1')
+  return channelKeyPrefix + latin1(id)
+}
+
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+}
+
+/** 8-byte big-endian key of a safe integer, as a latin1 string. */
+function u64Key(n: number): string {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64BE(BigInt(n))
+  return b.toString('latin1')
+}
+
+/**
+ * Index keys (inside the module's scope), written at open and never removed; each holds the channel
+ * id. `seq` is the channel's opening ordinal (the `n` of `channelIdOf`), so every index lists
+ * channels in opening order.
+ */
+export const channelIndexKeys = {
+  bySeq: (seq?: number): string => 'n/' + (seq === undefined ? '' : u64Key(seq)),
+  byPayer: (payer: Uint8Array, seq?: number): string => 'bp/' + latin1(payer) + (seq === undefined ? '' : u64Key(seq)),
+  byPayee: (payee: Uint8Array, seq?: number): string => 'bq/' + latin1(payee) + (seq === undefined ? '' : u64Key(seq)),
+}
+
+/** The opening ordinal in the last 8 bytes of an index key. */
+export function seqOfIndexKey(key: string): number {
+  let n = 0
+  for (let i = key.length - 8; i < key.length; i++) n = n * 256 + key.charCodeAt(i)
+  return n
 }
 
 function hex(b: Uint8Array): string {
@@ -113,6 +144,9 @@ export function channelsModule(init: ChannelsModuleInit = {}): ChainModule {
     const seq = ctx.store.get(seqSchema, seqKey)?.next ?? 0
     const id = channelIdOf(ctx.sender, m.payee, seq)
     ctx.store.set(seqSchema, seqKey, { next: seq + 1 })
+    ctx.store.set(channelIndexEntrySchema, channelIndexKeys.bySeq(seq), { channelId: id })
+    ctx.store.set(channelIndexEntrySchema, channelIndexKeys.byPayer(ctx.sender, seq), { channelId: id })
+    ctx.store.set(channelIndexEntrySchema, channelIndexKeys.byPayee(m.payee, seq), { channelId: id })
     ctx.bank.lock(ctx.sender, m.amountMicro)
     save(ctx, id, {
       payer: ctx.sender,
@@ -245,4 +279,42 @@ export function readModuleValue<T>(
   const k = keys.module(module, key)
   const bytes = get(Uint8Array.from(Buffer.from(k, 'latin1')))
   return bytes === undefined ? undefined : decode(schema, bytes)
+}
+
+export interface ChannelIdQuery {
+  /** Only channels where this account is the payer or the payee. */
+  party?: Uint8Array
+  /** Channels opened after this ordinal (a page cursor; the first channel is 0). @default -1 */
+  afterSeq?: number
+  limit: number
+}
+
+/**
+ * Channel ids in opening order, paged, with their ordinals (the cursor). Without a party it reads the
+ * opening-order index entry by entry (no scan); with one it reads the party's two index prefixes.
+ */
+export function channelIds(
+  store: ModuleStore,
+  query: ChannelIdQuery,
+): { items: Array<{ seq: number; channelId: Uint8Array }>; hasMore: boolean } {
+  const after = query.afterSeq ?? -1
+  if (query.party === undefined) {
+    const next = store.get(seqSchema, seqKey)?.next ?? 0
+    const items: Array<{ seq: number; channelId: Uint8Array }> = []
+    for (let seq = after + 1; seq < next && items.length < query.limit; seq++) {
+      const entry = store.get(channelIndexEntrySchema, channelIndexKeys.bySeq(seq))
+      if (entry !== undefined) items.push({ seq, channelId: entry.channelId })
+    }
+    return { items, hasMore: after + 1 + query.limit < next }
+  }
+  const bySeq = new Map<number, Uint8Array>()
+  for (const prefix of [channelIndexKeys.byPayer(query.party), channelIndexKeys.byPayee(query.party)])
+    for (const [key, entry] of store.scan(channelIndexEntrySchema, prefix)) bySeq.set(seqOfIndexKey(key), entry.channelId)
+  const later = [...bySeq].filter(([seq]) => seq > after).sort((a, b) => a[0] - b[0])
+  return { items: later.slice(0, query.limit).map(([seq, channelId]) => ({ seq, channelId })), hasMore: later.length > query.limit }
+}
+
+/** A channel from a module store (`committedModuleStore(chainStore, 'channels')` outside blocks). */
+export function channelOf(store: ModuleStore, id: Uint8Array): ChannelRecord | undefined {
+  return store.get(channelRecordSchema, channelKey(id))
 }

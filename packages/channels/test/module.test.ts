@@ -1,8 +1,11 @@
 import { afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Signer } from '@terrane/crypto'
+import { committedModuleStore } from '@terrane/chain'
 import {
   channelIdOf,
+  channelIds,
+  channelOf,
   channelRejectReasonOf,
   channelsModule,
   readChannel,
@@ -187,5 +190,39 @@ describe('channels module', () => {
       (e: unknown) => (e as { code?: string }).code === 'CHAIN_BAD_GENESIS',
     )
     void signerOf
+  })
+
+  it('indexes channels by payer and payee and pages them in opening order', async () => {
+    const h = harness()
+    const [a, b, c] = h.users as [Signer, Signer, Signer]
+    const ab = await openChannel(h, a, b, 10n)
+    const ca = await openChannel(h, c, a, 20n)
+    const bc = await openChannel(h, b, c, 30n)
+    const store = committedModuleStore(h.store, 'channels')
+    const list = (party: Signer | undefined, afterSeq: number, limit: number) => {
+      const r = channelIds(store, { ...(party === undefined ? {} : { party: addressOf(party) }), afterSeq, limit })
+      return { ids: r.items.map((i) => [i.seq, Buffer.from(i.channelId).toString('hex')]), hasMore: r.hasMore }
+    }
+    const hex = (id: Uint8Array) => Buffer.from(id).toString('hex')
+    assert.deepEqual(list(a, -1, 10), {
+      ids: [
+        [0, hex(ab)],
+        [1, hex(ca)],
+      ],
+      hasMore: false,
+    })
+    assert.deepEqual(list(c, -1, 1), { ids: [[1, hex(ca)]], hasMore: true })
+    assert.deepEqual(list(c, 1, 1), { ids: [[2, hex(bc)]], hasMore: false })
+    assert.deepEqual(list(h.users[3], -1, 10), { ids: [], hasMore: false })
+    assert.deepEqual(list(undefined, -1, 2), {
+      ids: [
+        [0, hex(ab)],
+        [1, hex(ca)],
+      ],
+      hasMore: true,
+    })
+    assert.deepEqual(list(undefined, 1, 2), { ids: [[2, hex(bc)]], hasMore: false })
+    assert.equal(channelOf(store, bc)?.depositMicro, 30n)
+    assert.equal(channelOf(store, new Uint8Array(32)), undefined)
   })
 })
