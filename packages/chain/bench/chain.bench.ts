@@ -112,7 +112,7 @@ async function runBlock(chain: Chain, txs: Uint8Array[]): Promise<{ executeMs: n
 
 const rows: BenchRow[] = []
 const verifyLimit = ed25519VerifyLimitPerSecond({ durationMsMin: 1000 })
-rows.push({ name: 'ed25519 verify, node:crypto, 1 core (limit)', value: verifyLimit, unit: 'ops/s' })
+rows.push({ name: 'ed25519 verify, libsodium, 1 core (limit)', value: verifyLimit, unit: 'ops/s' })
 
 const cases: Array<{ blockTxs: number; isPreverified: boolean; storeName: 'memory' | 'state' }> = [
   { blockTxs: 1_000, isPreverified: false, storeName: 'memory' },

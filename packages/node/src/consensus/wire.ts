@@ -9,18 +9,29 @@ import {
   type Proposal,
   type Vote,
 } from '@terrane/consensus'
+import type { PeerRoundState } from './peer-gossip.ts'
+
+/** Vote bitmaps cover up to 8,192 validators. */
+const validatorBitmapBytesMax = 1024
 
 /** Messages of the consensus channel (direct streams between peers). */
 export type ConsensusMessage =
   | { kind: 'proposal'; proposal: Proposal; block: Block }
   | { kind: 'vote'; vote: Vote }
-  /** Where a peer is: lets others retransmit what it lacks and sync it when behind. */
-  | { kind: 'status'; height: number; round: number; baseHeight: number }
+  /** Where a peer is and what it holds of its round: lets others send what it lacks, and sync it when behind. */
+  | ({ kind: 'status' } & PeerRoundState)
 
 export const consensusMessageSchema: Schema<ConsensusMessage> = t.variant('kind', {
   proposal: t.struct({ proposal: proposalSchema, block: blockSchema }),
   vote: t.struct({ vote: voteSchema }),
-  status: t.struct({ height: t.uint(), round: t.uint(), baseHeight: t.uint() }),
+  status: t.struct({
+    height: t.uint(),
+    round: t.uint(),
+    baseHeight: t.uint(),
+    hasProposal: t.bool(),
+    prevotes: t.bytes({ lengthMax: validatorBitmapBytesMax }),
+    precommits: t.bytes({ lengthMax: validatorBitmapBytesMax }),
+  }),
 }) as Schema<ConsensusMessage>
 
 /** A block-sync request: blocks [fromHeight, fromHeight + count). */
