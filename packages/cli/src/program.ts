@@ -9,6 +9,7 @@ import { registerTx } from './cmds/tx/index.ts'
 import { registerQuery } from './cmds/query/index.ts'
 import { registerDevice } from './cmds/device/index.ts'
 import { registerSim } from './cmds/sim/index.ts'
+import { registerService } from './cmds/service/index.ts'
 
 export const cliVersion = '0.1.0'
 
@@ -42,6 +43,7 @@ Environment: TERRANE_HOME, TERRANE_NODE, TERRANE_PASSWORD, and the node options 
   registerQuery(program, ctx)
   registerDevice(program, ctx)
   registerSim(program, ctx)
+  registerService(program, ctx)
   return program
 }
 

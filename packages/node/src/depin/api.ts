@@ -1,10 +1,13 @@
 // The API's DePIN answers: devices from the devices module, proofs and rewards from this node's
-// scored epochs (with `diagnose` lines), agreements and channels (not mapped yet: empty).
+// scored epochs (with `diagnose` lines), agreements and channels from their chain modules.
 import type { Static } from '@sinclair/typebox'
 import type * as Dto from '@terrane/api'
 import type { DeviceProofQuery, DeviceQuery, PageRequest, PartyQuery, RewardQuery } from '@terrane/api'
 import { ApiError } from '@terrane/api'
-import type { ChainStore } from '@terrane/chain'
+import { committedModuleStore as chainModuleStore, type ChainStore } from '@terrane/chain'
+import { decodeAddress, encodeAddress } from '@terrane/crypto'
+import { agreementIds, agreementOf, type Agreement, type AgreementStatus } from '@terrane/agreements'
+import { channelIds, channelOf, type ChannelRecord, type ChannelStatus } from '@terrane/channels'
 import { allDeviceStatuses, committedModuleStore, deviceStatus, devicesByOwner, devicesInCell, type DeviceView } from '@terrane/devices'
 import type { DepinView } from './service.ts'
 import type { EpochRecord } from './results.ts'
@@ -121,16 +124,114 @@ export function rewards(depin: DepinView, query: RewardQuery, request: PageReque
   return page(all, request)
 }
 
-// Agreements and channels: not mapped to the API's shapes yet (see the node README).
-export function agreement(_store: ChainStore, _id: string): Static<typeof Dto.Agreement> | null {
-  return null
+// Agreements and channels: from the chain modules' committed state, paged through their indexes
+// (opening order; by party: customer or provider, payer or payee). Cursors are the last item's id
+// (agreements) or opening ordinal (channels), so a page stays stable while new items are opened.
+type AgreementDto = Static<typeof Dto.Agreement>
+type ChannelDto = Static<typeof Dto.Channel>
+
+const agreementStatusDto: Record<AgreementStatus, AgreementDto['status']> = {
+  pending: 'proposed',
+  active: 'active',
+  ended: 'completed',
+  cancelled: 'cancelled',
+  // Ended early by repeated breach: terminated before its term, like a cancellation.
+  breached: 'cancelled',
 }
-export function agreements(_store: ChainStore, _query: PartyQuery, request: PageRequest) {
-  return page<Static<typeof Dto.Agreement>>([], request)
+const channelStatusDto: Record<ChannelStatus, ChannelDto['status']> = { open: 'open', settling: 'closing', collected: 'closed' }
+
+function cursorNumber(cursor: string | undefined, fallback: number): number {
+  if (cursor === undefined) return fallback
+  const n = /^(0|[1-9][0-9]{0,15})$/.test(cursor) ? Number(cursor) : NaN
+  if (!Number.isSafeInteger(n)) throw new ApiError('API_BAD_CURSOR', 'unknown cursor')
+  return n
 }
-export function channel(_store: ChainStore, _id: string): Static<typeof Dto.Channel> | null {
-  return null
+
+function partyAddress(party: string | undefined): Uint8Array | undefined {
+  if (party === undefined) return undefined
+  try {
+    return decodeAddress(party)
+  } catch {
+    throw new ApiError('API_BAD_REQUEST', `party is not an address: ${party}`)
+  }
 }
-export function channels(_store: ChainStore, _query: PartyQuery, request: PageRequest) {
-  return page<Static<typeof Dto.Channel>>([], request)
+
+function agreementDto(chainStore: ChainStore, a: Agreement): AgreementDto {
+  const provider = encodeAddress(a.provider)
+  return {
+    id: String(a.id),
+    provider,
+    customer: encodeAddress(a.customer),
+    // An agreement names a provider account (a device's, a fleet owner's or a service node's): the
+    // devices serving it are the provider's registered devices.
+    deviceIds: devicesByOwner(committedModuleStore(chainStore), provider)
+      .map((d) => d.deviceId)
+      .sort(),
+    pricePerEpoch: a.pricePerEpochMicro.toString(),
+    // 0 while proposed; endEpoch is the first epoch not covered (earlier after a cancellation).
+    startEpoch: a.startEpoch,
+    endEpoch: a.endEpoch,
+    status: agreementStatusDto[a.status],
+  }
+}
+
+export function agreement(chainStore: ChainStore, id: string): AgreementDto | null {
+  if (!/^[1-9][0-9]{0,15}$/.test(id) || !Number.isSafeInteger(Number(id))) return null
+  const a = agreementOf(chainModuleStore(chainStore, 'agreements'), Number(id))
+  return a === undefined ? null : agreementDto(chainStore, a)
+}
+
+export function agreements(chainStore: ChainStore, query: PartyQuery, request: PageRequest) {
+  const store = chainModuleStore(chainStore, 'agreements')
+  const party = partyAddress(query.party)
+  const { ids, hasMore } = agreementIds(store, {
+    ...(party === undefined ? {} : { party }),
+    afterId: cursorNumber(request.cursor, 0),
+    limit: request.limit,
+  })
+  const items = ids.flatMap((id) => {
+    const a = agreementOf(store, id)
+    return a === undefined ? [] : [agreementDto(chainStore, a)]
+  })
+  const last = ids.at(-1)
+  return { items, nextCursor: hasMore && last !== undefined ? String(last) : null }
+}
+
+function channelDto(id: Uint8Array, c: ChannelRecord): ChannelDto {
+  return {
+    id: Buffer.from(id).toString('hex'),
+    payer: encodeAddress(c.payer),
+    payee: encodeAddress(c.payee),
+    deposit: c.depositMicro.toString(),
+    redeemed: c.paidMicro.toString(),
+    // The newest voucher's nonce over the lanes (0 before the first voucher).
+    nonce: c.lanes.reduce((n, lane) => Math.max(n, lane.nonce), 0),
+    // 0 while open; once closing, the height from which it can be collected.
+    expiresHeight: c.settleHeight,
+    status: channelStatusDto[c.status],
+  }
+}
+
+export function channel(chainStore: ChainStore, id: string): ChannelDto | null {
+  if (!/^[0-9a-f]{64}$/.test(id)) return null
+  const bytes = Uint8Array.from(Buffer.from(id, 'hex'))
+  const c = channelOf(chainModuleStore(chainStore, 'channels'), bytes)
+  return c === undefined ? null : channelDto(bytes, c)
+}
+
+export function channels(chainStore: ChainStore, query: PartyQuery, request: PageRequest) {
+  const store = chainModuleStore(chainStore, 'channels')
+  const party = partyAddress(query.party)
+  // The cursor is the last channel's opening ordinal + 1 (ordinals start at 0; cursors are non-negative).
+  const { items, hasMore } = channelIds(store, {
+    ...(party === undefined ? {} : { party }),
+    afterSeq: cursorNumber(request.cursor, 0) - 1,
+    limit: request.limit,
+  })
+  const dtos = items.flatMap(({ channelId }) => {
+    const c = channelOf(store, channelId)
+    return c === undefined ? [] : [channelDto(channelId, c)]
+  })
+  const last = items.at(-1)
+  return { items: dtos, nextCursor: hasMore && last !== undefined ? String(last.seq + 1) : null }
 }
