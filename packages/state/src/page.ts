@@ -13,6 +13,10 @@ import { emptyHash, hashBytes, internalHashesInto, nibbleAt } from './hash.ts'
  */
 
 export const slotsPerPage = 16
+/** Bytes of a leaf in a page: path, value hash, leaf hash, version. */
+const leafBytes = 3 * hashBytes + 8
+/** Bytes of a child page reference: hash, version. */
+const refBytes = hashBytes + 8
 /** Pages on one path: 64 nibbles of a 256-bit path. */
 export const pageDepthMax = 64
 
@@ -38,18 +42,41 @@ export interface PageRef {
 
 export type Slot = Leaf | PageRef | null
 
+/**
+ * A page as stored: its encoded bytes (see `encodeDraft`), read slot by slot on demand.
+ * Pages of the latest tree stay in memory, linked to their loaded child pages through
+ * `children`; a resident page is one object, one buffer and at most one small array, with
+ * no object per leaf, which keeps a million-key tree cheap for the garbage collector.
+ */
 export interface Page {
   /** Nibble depth. */
   readonly depth: number
   /** Any path below this page; its first `depth` nibbles are the page's prefix. */
   readonly path: Uint8Array
   readonly version: number
-  readonly slots: Slot[]
+  readonly bytes: Uint8Array
+  /** Loaded child pages of the resident tree, by nibble (never set for past versions). */
+  children: (Page | undefined)[] | undefined
   /**
    * The page's binary subtree as a heap: index 1 is the page's root, 2i and 2i+1 the
-   * children of i, 16 + n slot n. Computed lazily for read pages.
+   * children of i, 16 + n slot n. Computed lazily; kept only for the top pages.
    */
   heap: PageHeap | undefined
+}
+
+/**
+ * A page being built by a commit, and the reference its parent will hold. It names only
+ * the slots that changed; the others are those of `base`, the page it replaces, and are
+ * hashed and encoded straight from its bytes, with no object per unchanged slot.
+ */
+export interface DraftPage {
+  readonly depth: number
+  readonly path: Uint8Array
+  readonly ref: PageRef
+  /** The page this one replaces, or undefined for a page built from leaves alone. */
+  readonly base: Page | undefined
+  /** Slots by nibble; `undefined` means "as in `base`" (and so is never used without a base). */
+  readonly slots: (Slot | undefined)[]
 }
 
 /** Kinds of a binary node: empty, a lone leaf (its hash floats up), or internal. */
@@ -76,81 +103,63 @@ function slotKind(slot: Slot): NodeKind {
 }
 
 /**
- * Computes the heaps (and so the root hashes) of pages whose child pages are already
- * hashed: four native hashing calls for any number of pages, one per bit level.
+ * Computes the heap of a stored page from its bytes: the slot hashes sit in the page
+ * (a leaf's hash after its path and value hash, a child page's hash first), four native
+ * hashing calls at most, one per bit level.
  */
-export function hashPages(pages: readonly Page[]): void {
-  const heaps: PageHeap[] = new Array<PageHeap>(pages.length)
-  for (let p = 0; p < pages.length; p++) {
-    const page = pages[p] as Page
-    const kinds = new Uint8Array(32)
-    const hashes = new Uint8Array(32 * hashBytes) // zero: the empty hash
-    for (let n = 0; n < slotsPerPage; n++) {
-      const slot = page.slots[n] as Slot
-      kinds[16 + n] = slotKind(slot)
-      if (slot !== null) hashes.set(slot.hash, (16 + n) * hashBytes)
+function computeHeap(page: Page): PageHeap {
+  const { bytes } = page
+  const kinds = new Uint8Array(32)
+  const hashes = new Uint8Array(32 * hashBytes) // zero: the empty hash
+  const slotBits = ((bytes[0] as number) << 8) | (bytes[1] as number)
+  const leafBits = ((bytes[2] as number) << 8) | (bytes[3] as number)
+  let offset = 4
+  for (let n = 0; n < slotsPerPage; n++) {
+    if ((slotBits & (1 << n)) === 0) continue
+    if (leafBits & (1 << n)) {
+      kinds[16 + n] = NodeKind.Leaf
+      hashes.set(bytes.subarray(offset + 2 * hashBytes, offset + 3 * hashBytes), (16 + n) * hashBytes)
+      offset += leafBytes
+    } else {
+      kinds[16 + n] = NodeKind.Internal
+      hashes.set(bytes.subarray(offset, offset + hashBytes), (16 + n) * hashBytes)
+      offset += refBytes
     }
-    heaps[p] = { kinds, hashes }
   }
-  let input = new Uint8Array(0)
-  let output = new Uint8Array(0)
+  const input = new Uint8Array(8 * 2 * hashBytes)
+  const output = new Uint8Array(8 * hashBytes)
   for (let level = 3; level >= 0; level--) {
     const first = 1 << level
     const last = first << 1
-    // Pass 1: kinds; lone leaves float up; count the internal nodes.
     let count = 0
-    for (const heap of heaps) {
-      const { kinds, hashes } = heap
-      for (let i = first; i < last; i++) {
-        const a = kinds[2 * i] as NodeKind
-        const b = kinds[2 * i + 1] as NodeKind
-        if (a === NodeKind.Empty && b === NodeKind.Empty) kinds[i] = NodeKind.Empty
-        else if (a + b === 1) {
-          // One lone leaf beside an empty subtree: its hash floats up unchanged.
-          kinds[i] = NodeKind.Leaf
-          const from = (a === NodeKind.Leaf ? 2 * i : 2 * i + 1) * hashBytes
-          hashes.copyWithin(i * hashBytes, from, from + hashBytes)
-        } else {
-          kinds[i] = NodeKind.Internal
-          count++
-        }
+    for (let i = first; i < last; i++) {
+      const a = kinds[2 * i] as NodeKind
+      const b = kinds[2 * i + 1] as NodeKind
+      if (a === NodeKind.Empty && b === NodeKind.Empty) kinds[i] = NodeKind.Empty
+      else if (a + b === 1) {
+        // One lone leaf beside an empty subtree: its hash floats up unchanged.
+        kinds[i] = NodeKind.Leaf
+        const from = (a === NodeKind.Leaf ? 2 * i : 2 * i + 1) * hashBytes
+        hashes.copyWithin(i * hashBytes, from, from + hashBytes)
+      } else {
+        kinds[i] = NodeKind.Internal
+        // The children of node i are the 64 contiguous bytes at 2i * 32.
+        input.set(hashes.subarray(2 * i * hashBytes, (2 * i + 2) * hashBytes), count * 2 * hashBytes)
+        count++
       }
     }
     if (count === 0) continue
-    // Pass 2: one native call for every internal node of this level across all pages.
-    // The children of node i are the 64 contiguous bytes at 2i * 32.
-    if (input.length < count * 2 * hashBytes) {
-      input = new Uint8Array(count * 2 * hashBytes)
-      output = new Uint8Array(count * hashBytes)
-    }
-    let offset = 0
-    for (const heap of heaps) {
-      const { kinds, hashes } = heap
-      for (let i = first; i < last; i++) {
-        if (kinds[i] !== NodeKind.Internal) continue
-        input.set(hashes.subarray(2 * i * hashBytes, (2 * i + 2) * hashBytes), offset)
-        offset += 2 * hashBytes
-      }
-    }
     internalHashesInto(input.subarray(0, count * 2 * hashBytes), output.subarray(0, count * hashBytes))
-    offset = 0
-    for (const heap of heaps) {
-      const { kinds, hashes } = heap
-      for (let i = first; i < last; i++) {
-        if (kinds[i] !== NodeKind.Internal) continue
-        const at = i * hashBytes
-        for (let b = 0; b < hashBytes; b++) hashes[at + b] = output[offset + b] as number
-        offset += hashBytes
-      }
+    let at = 0
+    for (let i = first; i < last; i++) {
+      if (kinds[i] !== NodeKind.Internal) continue
+      hashes.set(output.subarray(at * hashBytes, (at + 1) * hashBytes), i * hashBytes)
+      at++
     }
   }
-  for (let p = 0; p < pages.length; p++) {
-    const page = pages[p] as Page
-    const heap = heaps[p] as PageHeap
-    // A page holds at least two leaves, or one child page: its root is internal.
-    assert.equal(heap.kinds[1], NodeKind.Internal, 'page root must be internal')
-    page.heap = heap
-  }
+  // A page holds at least two leaves, or one child page: its root is internal.
+  assert.equal(kinds[1], NodeKind.Internal, 'page root must be internal')
+  return { kinds, hashes }
 }
 
 /**
@@ -161,18 +170,31 @@ export function hashPages(pages: readonly Page[]): void {
  * contiguous input: no gathering, and no per-page buffers. Nodes that are not internal are
  * hashed too (a few wasted hashes) and then overwritten: empty, or a lone leaf floating up.
  */
-export function hashPageRoots(pages: readonly Page[]): Uint8Array {
+export function hashPageRoots(pages: readonly DraftPage[]): Uint8Array {
   const count = pages.length
   let childHashes = new Uint8Array(count * slotsPerPage * hashBytes)
   let childKinds = new Uint8Array(count * slotsPerPage)
   for (let p = 0; p < count; p++) {
-    const slots = (pages[p] as Page).slots
+    const { slots, base } = pages[p] as DraftPage
+    const baseBytes = base?.bytes
+    const slotBits = baseBytes === undefined ? 0 : ((baseBytes[0] as number) << 8) | (baseBytes[1] as number)
+    const leafBits = baseBytes === undefined ? 0 : ((baseBytes[2] as number) << 8) | (baseBytes[3] as number)
+    let baseOffset = 4
     for (let n = 0; n < slotsPerPage; n++) {
-      const slot = slots[n] as Slot
-      if (slot === null) continue
+      const slot = slots[n]
       const g = p * slotsPerPage + n
-      childKinds[g] = slotKind(slot)
-      copySlotHash(slot, childHashes, g * hashBytes)
+      const bit = 1 << n
+      if (slot === undefined && baseBytes !== undefined && (slotBits & bit) !== 0) {
+        // Unchanged: a leaf's hash follows its path and value hash; a reference's comes first.
+        const isLeaf = (leafBits & bit) !== 0
+        childKinds[g] = isLeaf ? NodeKind.Leaf : NodeKind.Internal
+        const from = baseOffset + (isLeaf ? 2 * hashBytes : 0)
+        childHashes.set(baseBytes.subarray(from, from + hashBytes), g * hashBytes)
+      } else if (slot !== undefined && slot !== null) {
+        childKinds[g] = slotKind(slot)
+        copySlotHash(slot, childHashes, g * hashBytes)
+      }
+      if ((slotBits & bit) !== 0) baseOffset += (leafBits & bit) !== 0 ? leafBytes : refBytes
     }
   }
   for (let width = slotsPerPage >> 1; width >= 1; width >>= 1) {
@@ -188,8 +210,7 @@ export function hashPageRoots(pages: readonly Page[]): Uint8Array {
         // One lone leaf beside an empty subtree: its hash floats up unchanged.
         kinds[g] = NodeKind.Leaf
         const from = (a === NodeKind.Leaf ? 2 * g : 2 * g + 1) * hashBytes
-        const to = g * hashBytes
-        for (let k = 0; k < hashBytes; k++) hashes[to + k] = childHashes[from + k] as number
+        hashes.set(childHashes.subarray(from, from + hashBytes), g * hashBytes)
       } else kinds[g] = NodeKind.Internal
     }
     childHashes = hashes
@@ -200,12 +221,12 @@ export function hashPageRoots(pages: readonly Page[]): Uint8Array {
   return childHashes
 }
 
-/** Copies a slot's hash into `out` without making a view of it. */
+/** Copies a slot's hash into `out`. */
 function copySlotHash(slot: Leaf | PageRef, out: Uint8Array, offset: number): void {
   if (slot instanceof PageLeaf) {
     const { bytes } = slot
     const from = slot.offset + 2 * hashBytes
-    for (let b = 0; b < hashBytes; b++) out[offset + b] = bytes[from + b] as number
+    out.set(bytes.subarray(from, from + hashBytes), offset)
   } else out.set(slot.hash, offset)
 }
 
@@ -215,15 +236,9 @@ const heapCacheDepthMax = 2
 /** The heap of a page, computed if need be; only the top pages keep it (proofs use them all). */
 export function heapOf(page: Page): PageHeap {
   if (page.heap !== undefined) return page.heap
-  hashPages([page])
-  const heap = page.heap as PageHeap | undefined
-  assert.ok(heap !== undefined)
-  if (page.depth > heapCacheDepthMax) page.heap = undefined
+  const heap = computeHeap(page)
+  if (page.depth <= heapCacheDepthMax) page.heap = heap
   return heap
-}
-
-export function pageHash(page: Page): Uint8Array {
-  return heapHash(heapOf(page), 1).slice()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -290,22 +305,35 @@ export function versionKey(record: number, version: number): Uint8Array {
   return key
 }
 
-const leafBytes = 3 * hashBytes + 8
-const refBytes = hashBytes + 8
-
-/** Page bytes: slot bitmap (2), leaf bitmap (2), then each non-empty slot in order. */
-export function encodePage(page: Page): Uint8Array {
+/**
+ * Page bytes: slot bitmap (2), leaf bitmap (2), then each non-empty slot in order. Slots
+ * unchanged from the base page are copied from its bytes.
+ */
+export function encodeDraft(draft: DraftPage): Uint8Array {
+  const { slots, base } = draft
+  const baseBytes = base?.bytes
+  const baseSlotBits = baseBytes === undefined ? 0 : ((baseBytes[0] as number) << 8) | (baseBytes[1] as number)
+  const baseLeafBits = baseBytes === undefined ? 0 : ((baseBytes[2] as number) << 8) | (baseBytes[3] as number)
   let size = 4
   let slotBits = 0
   let leafBits = 0
   for (let n = 0; n < slotsPerPage; n++) {
-    const slot = page.slots[n] as Slot
-    if (slot === null) continue
-    slotBits |= 1 << n
-    if (slot.kind === 0) {
-      leafBits |= 1 << n
-      size += leafBytes
-    } else size += refBytes
+    const slot = slots[n]
+    const bit = 1 << n
+    if (slot === undefined) {
+      if ((baseSlotBits & bit) === 0) continue
+      slotBits |= bit
+      if ((baseLeafBits & bit) !== 0) {
+        leafBits |= bit
+        size += leafBytes
+      } else size += refBytes
+    } else if (slot !== null) {
+      slotBits |= bit
+      if (slot.kind === 0) {
+        leafBits |= bit
+        size += leafBytes
+      } else size += refBytes
+    }
   }
   const out = new Uint8Array(size)
   out[0] = slotBits >> 8
@@ -313,15 +341,29 @@ export function encodePage(page: Page): Uint8Array {
   out[2] = leafBits >> 8
   out[3] = leafBits & 255
   let offset = 4
+  let baseOffset = 4
   for (let n = 0; n < slotsPerPage; n++) {
-    const slot = page.slots[n] as Slot
-    if (slot === null) continue
-    offset = encodeSlotBody(slot, out, offset)
+    const slot = slots[n]
+    const bit = 1 << n
+    const baseLength = (baseSlotBits & bit) === 0 ? 0 : (baseLeafBits & bit) !== 0 ? leafBytes : refBytes
+    if (slot === undefined) {
+      if (baseLength !== 0 && baseBytes !== undefined) {
+        out.set(baseBytes.subarray(baseOffset, baseOffset + baseLength), offset)
+        offset += baseLength
+      }
+    } else if (slot !== null) offset = encodeSlotBody(slot, out, offset)
+    baseOffset += baseLength
   }
+  assert.equal(offset, size)
   return out
 }
 
 function encodeSlotBody(slot: Leaf | PageRef, out: Uint8Array, offset: number): number {
+  if (slot instanceof PageLeaf) {
+    // An unchanged leaf: its stored bytes are already its encoding, copied in one go.
+    out.set(slot.bytes.subarray(slot.offset, slot.offset + leafBytes), offset)
+    return offset + leafBytes
+  }
   if (slot.kind === 0) {
     out.set(slot.path, offset)
     out.set(slot.valueHash, offset + hashBytes)
@@ -338,32 +380,66 @@ function corrupt(what: string): never {
   throw new StateError('STATE_CORRUPT', `Malformed ${what} record in the database`)
 }
 
-export function decodePage(bytes: Uint8Array, depth: number, path: Uint8Array, version: number): Page {
+/** A page read from the database, its bytes checked for a consistent shape. */
+export function readPage(bytes: Uint8Array, depth: number, path: Uint8Array, version: number): Page {
   if (bytes.length < 4) corrupt('page')
   const slotBits = ((bytes[0] as number) << 8) | (bytes[1] as number)
   const leafBits = ((bytes[2] as number) << 8) | (bytes[3] as number)
   if ((leafBits & ~slotBits) !== 0) corrupt('page')
-  const slots: Slot[] = new Array<Slot>(slotsPerPage).fill(null)
-  let offset = 4
-  for (let n = 0; n < slotsPerPage; n++) {
-    if ((slotBits & (1 << n)) === 0) continue
-    if (leafBits & (1 << n)) {
-      if (offset + leafBytes > bytes.length) corrupt('page')
-      slots[n] = decodeLeaf(bytes, offset)
-      offset += leafBytes
-    } else {
-      if (offset + refBytes > bytes.length) corrupt('page')
-      slots[n] = {
-        kind: 1,
-        hash: bytes.subarray(offset, offset + hashBytes),
-        version: readVersion(bytes, offset + hashBytes),
-        page: undefined,
-      }
-      offset += refBytes
-    }
+  const leaves = popcount16(leafBits)
+  if (bytes.length !== 4 + leaves * leafBytes + (popcount16(slotBits) - leaves) * refBytes) corrupt('page')
+  return { depth, path, version, bytes, children: undefined, heap: undefined }
+}
+
+function popcount16(bits: number): number {
+  let x = bits - ((bits >> 1) & 0x5555)
+  x = (x & 0x3333) + ((x >> 2) & 0x3333)
+  x = (x + (x >> 4)) & 0x0f0f
+  return (x + (x >> 8)) & 0x1f
+}
+
+/**
+ * Slot `n` of a page, decoded from its bytes: null, a leaf (a view of the page bytes), or a
+ * reference to a child page (linked to the loaded child page if the page is resident).
+ */
+export function slotAt(page: Page, n: number): Slot {
+  const { bytes } = page
+  const slotBits = ((bytes[0] as number) << 8) | (bytes[1] as number)
+  const bit = 1 << n
+  if ((slotBits & bit) === 0) return null
+  const leafBits = ((bytes[2] as number) << 8) | (bytes[3] as number)
+  const below = bit - 1
+  const leavesBelow = popcount16(leafBits & below)
+  const offset = 4 + leavesBelow * leafBytes + (popcount16(slotBits & below) - leavesBelow) * refBytes
+  if (leafBits & bit) return new PageLeaf(bytes, offset)
+  return {
+    kind: 1,
+    hash: bytes.subarray(offset, offset + hashBytes),
+    version: readVersion(bytes, offset + hashBytes),
+    page: page.children?.[n],
   }
-  if (offset !== bytes.length) corrupt('page')
-  return { depth, path, version, slots, heap: undefined }
+}
+
+/** Kind of slot `n` of a page, from its bitmaps alone. */
+export function slotKindAt(page: Page, n: number): NodeKind {
+  const { bytes } = page
+  const bit = 1 << n
+  if (((((bytes[0] as number) << 8) | (bytes[1] as number)) & bit) === 0) return NodeKind.Empty
+  return ((((bytes[2] as number) << 8) | (bytes[3] as number)) & bit) !== 0 ? NodeKind.Leaf : NodeKind.Internal
+}
+
+/** The resident page for a draft whose bytes are encoded, linked to the child pages it knows. */
+export function pageOfDraft(draft: DraftPage, bytes: Uint8Array, version: number): Page {
+  const { slots, base } = draft
+  let children: (Page | undefined)[] | undefined
+  for (let n = 0; n < slotsPerPage; n++) {
+    const slot = slots[n]
+    const child = slot === undefined ? base?.children?.[n] : slot !== null && slot.kind === 1 ? slot.page : undefined
+    if (child === undefined) continue
+    children ??= new Array<Page | undefined>(slotsPerPage)
+    children[n] = child
+  }
+  return { depth: draft.depth, path: draft.path, version, bytes, children, heap: undefined }
 }
 
 function decodeLeaf(bytes: Uint8Array, offset: number): Leaf {

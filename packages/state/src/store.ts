@@ -4,9 +4,8 @@ import { StateError } from './errors.ts'
 import { bytesEqual, emptyHash, hashBytes, leafHashOf, pathOf, valueHashOf } from './hash.ts'
 import {
   NodeKind,
-  decodePage,
   decodeRoot,
-  encodePage,
+  encodeDraft,
   encodeRoot,
   hashPageRoots,
   heapHash,
@@ -14,15 +13,20 @@ import {
   nibbleAt,
   pageDepthMax,
   pageKey,
+  pageOfDraft,
+  readPage,
   readVersion,
   recordMeta,
   recordRoot,
   recordStale,
+  slotAt,
   slotHash,
+  slotKindAt,
   slotsPerPage,
   valueKey,
   versionKey,
   writeVersion,
+  type DraftPage,
   type Leaf,
   type Page,
   type PageRef,
@@ -117,15 +121,17 @@ interface Update {
 interface PreparedCommit {
   version: number
   updates: Update[]
-  ctx: CommitContext
+  /** Keys and encoded bytes of the new pages. */
+  pageKeys: Uint8Array[]
+  pageBytes: Uint8Array[]
+  staleKeys: Uint8Array[]
   rootSlot: Slot
   root: Uint8Array
 }
 
 interface CommitContext {
   version: number
-  newPages: Page[]
-  newRefs: PageRef[]
+  drafts: DraftPage[]
   staleKeys: Uint8Array[]
 }
 
@@ -304,10 +310,12 @@ class DefaultStateStore implements StateStore {
     let slot = this.#rootSlotAt(version)
     const isResident = version === this.#version
     const siblings: Uint8Array[] = []
+    let parent: Page | undefined
     for (let depth = 0; ; depth++) {
       if (slot === null) return { siblings, leaf: null }
       if (slot.kind === 0) return { siblings, leaf: { path: slot.path.slice(), valueHash: slot.valueHash.slice() } }
-      const page = this.#loadPage(slot, depth, path, isResident)
+      const page = isResident ? this.#residentPage(slot, depth, path, parent) : this.#pastPage(slot, depth, path)
+      parent = page
       const heap = heapOf(page)
       const nibble = nibbleAt(path, depth)
       let node = 1
@@ -322,7 +330,7 @@ class DefaultStateStore implements StateStore {
         siblings.push(heapHash(heap, 2 * node + 1 - bit).slice())
         node = 2 * node + bit
       }
-      slot = page.slots[nibble] as Slot
+      slot = slotAt(page, nibble)
     }
   }
 
@@ -351,43 +359,42 @@ class DefaultStateStore implements StateStore {
       const valueHash = valueHashOf(value)
       return { path, value, leaf: { kind: 0, path, valueHash, hash: leafHashOf(path, valueHash), version } }
     })
-    const ctx: CommitContext = { version, newPages: [], newRefs: [], staleKeys: [] }
+    const ctx: CommitContext = { version, drafts: [], staleKeys: [] }
     const rootSlot = updates.length === 0 ? this.#rootSlot : this.#update(this.#rootSlot, updates, 0, updates.length, 0, ctx)
 
-    // Hash the new pages bottom-up: every child page before its parent.
-    const byDepth: Page[][] = []
-    const refsByDepth: PageRef[][] = []
-    for (let i = 0; i < ctx.newPages.length; i++) {
-      const page = ctx.newPages[i] as Page
-      ;(byDepth[page.depth] ??= []).push(page)
-      ;(refsByDepth[page.depth] ??= []).push(ctx.newRefs[i] as PageRef)
-    }
+    // Hash the new pages bottom-up, all pages of one depth together (every child page
+    // before its parent), then encode each once its children's hashes are known. The
+    // encoded bytes become both the record to write and the resident page.
+    const byDepth: DraftPage[][] = []
+    for (const draft of ctx.drafts) (byDepth[draft.depth] ??= []).push(draft)
+    const pageKeys: Uint8Array[] = []
+    const pageBytes: Uint8Array[] = []
     for (let depth = byDepth.length - 1; depth >= 0; depth--) {
-      const pages = byDepth[depth]
-      if (pages === undefined) continue
-      const roots = hashPageRoots(pages)
-      const refs = refsByDepth[depth] as PageRef[]
-      for (let i = 0; i < pages.length; i++) (refs[i] as PageRef).hash = roots.subarray(i * hashBytes, (i + 1) * hashBytes)
+      const drafts = byDepth[depth]
+      if (drafts === undefined) continue
+      const roots = hashPageRoots(drafts)
+      for (let i = 0; i < drafts.length; i++) {
+        const draft = drafts[i] as DraftPage
+        draft.ref.hash = roots.subarray(i * hashBytes, (i + 1) * hashBytes)
+        const bytes = encodeDraft(draft)
+        draft.ref.page = pageOfDraft(draft, bytes, version)
+        pageKeys.push(pageKey(version, depth, draft.path))
+        pageBytes.push(bytes)
+      }
     }
-    return { version, updates, ctx, rootSlot, root: slotHash(rootSlot).slice() }
+    return { version, updates, pageKeys, pageBytes, staleKeys: ctx.staleKeys, rootSlot, root: slotHash(rootSlot).slice() }
   }
 
   async #commit(input: { path: Uint8Array; value: Uint8Array | null }[], prepared?: PreparedCommit): Promise<CommitResult> {
     this.#checkOpen()
-    const { version, updates, ctx, rootSlot } =
+    const { version, updates, pageKeys, pageBytes, staleKeys, rootSlot } =
       prepared !== undefined && prepared.version === this.#version + 1 ? prepared : this.prepareUpdates(input)
 
     const ops: BackendOp[] = []
-    const encoded: Uint8Array[] = new Array<Uint8Array>(ctx.newPages.length)
-    for (let i = 0; i < ctx.newPages.length; i++) {
-      const page = ctx.newPages[i] as Page
-      const bytes = encodePage(page)
-      encoded[i] = bytes
-      ops.push({ type: 'put', key: pageKey(version, page.depth, page.path), value: bytes })
-    }
+    for (let i = 0; i < pageKeys.length; i++) ops.push({ type: 'put', key: pageKeys[i] as Uint8Array, value: pageBytes[i] as Uint8Array })
     for (const u of updates) if (u.value !== null) ops.push({ type: 'put', key: valueKey(u.path, version), value: u.value })
     ops.push({ type: 'put', key: versionKey(recordRoot, version), value: encodeRoot(rootSlot) })
-    if (ctx.staleKeys.length > 0) ops.push({ type: 'put', key: versionKey(recordStale, version), value: encodeKeyList(ctx.staleKeys) })
+    if (staleKeys.length > 0) ops.push({ type: 'put', key: versionKey(recordStale, version), value: encodeKeyList(staleKeys) })
     const oldestVersion =
       this.#keepVersions === Infinity ? this.#oldestVersion : Math.max(this.#oldestVersion, version - this.#keepVersions + 1)
     this.#prune(this.#oldestVersion, oldestVersion, ops)
@@ -400,21 +407,9 @@ class DefaultStateStore implements StateStore {
 
     this.#version = version
     this.#oldestVersion = oldestVersion
+    // The new pages (made resident by prepareUpdates) replace the old ones on the changed
+    // paths; the old versions of those pages are collected.
     this.#rootSlot = rootSlot
-    // The new pages join the resident tree as views of their encoded bytes (one buffer per
-    // page, one object per leaf), children first: ctx.newPages lists every page after its
-    // child pages, so each parent finds its children already re-read. They drop their heaps
-    // (1 KiB each); proofs rebuild them on demand.
-    for (let i = 0; i < ctx.newPages.length; i++) {
-      const page = ctx.newPages[i] as Page
-      const resident = decodePage(encoded[i] as Uint8Array, page.depth, page.path, version)
-      for (let n = 0; n < slotsPerPage; n++) {
-        const before = page.slots[n] as Slot
-        const after = resident.slots[n] as Slot
-        if (before !== null && before.kind === 1 && after !== null && after.kind === 1) after.page = before.page
-      }
-      ;(ctx.newRefs[i] as PageRef).page = resident
-    }
     return { version, root: slotHash(rootSlot).slice() }
   }
 
@@ -430,7 +425,8 @@ class DefaultStateStore implements StateStore {
     for (let v = Math.max(from, 1); v < to; v++) ops.push({ type: 'del', key: versionKey(recordRoot, v) })
   }
 
-  #update(slot: Slot, updates: Update[], lo: number, hi: number, depth: number, ctx: CommitContext): Slot {
+  /** The slot replacing `slot` (of resident page `parent`, undefined at the root) after updates [lo, hi). */
+  #update(slot: Slot, updates: Update[], lo: number, hi: number, depth: number, ctx: CommitContext, parent?: Page): Slot {
     if (slot === null) return this.#build(putsOf(updates, lo, hi), depth, ctx)
     if (slot.kind === 0) {
       let isTouched = false
@@ -454,15 +450,16 @@ class DefaultStateStore implements StateStore {
       return this.#build(leaves, depth, ctx)
     }
     const first = (updates[lo] as Update).path
-    const page = this.#loadPage(slot, depth, first, true)
-    const slots = page.slots.slice()
+    const page = this.#residentPage(slot, depth, first, parent)
+    // Only the touched slots are decoded; the others stay bytes of the old page.
+    const slots = new Array<Slot | undefined>(slotsPerPage)
     let isChanged = false
     for (let i = lo; i < hi;) {
       const nibble = nibbleAt((updates[i] as Update).path, depth)
       let j = i + 1
       while (j < hi && nibbleAt((updates[j] as Update).path, depth) === nibble) j++
-      const before = page.slots[nibble] as Slot
-      const after = this.#update(before, updates, i, j, depth + 1, ctx)
+      const before = slotAt(page, nibble)
+      const after = this.#update(before, updates, i, j, depth + 1, ctx, page)
       if (after !== before) {
         slots[nibble] = after
         isChanged = true
@@ -471,7 +468,7 @@ class DefaultStateStore implements StateStore {
     }
     if (!isChanged) return slot
     ctx.staleKeys.push(pageKey(slot.version, depth, first))
-    return this.#finishPage(slots, depth, first, ctx)
+    return this.#finishPage(slots, page, depth, first, ctx)
   }
 
   /** The slot for a set of leaves (sorted by path) under one prefix of `depth` nibbles. */
@@ -487,52 +484,74 @@ class DefaultStateStore implements StateStore {
       slots[nibble] = this.#build(leaves.slice(i, j), depth + 1, ctx)
       i = j
     }
-    return this.#finishPage(slots, depth, (leaves[0] as Leaf).path, ctx)
+    // A copy: the first leaf may be a view of an old page, which must not stay reachable.
+    return this.#finishPage(slots, undefined, depth, (leaves[0] as Leaf).path.slice(), ctx)
   }
 
-  /** A new page, unless its slots hold nothing or a lone leaf (which then floats up). */
-  #finishPage(slots: Slot[], depth: number, path: Uint8Array, ctx: CommitContext): Slot {
+  /**
+   * A new page with `slots` over those of `base` (undefined slots: as in `base`), unless
+   * it would hold nothing or a lone leaf (which then floats up).
+   */
+  #finishPage(slots: (Slot | undefined)[], base: Page | undefined, depth: number, path: Uint8Array, ctx: CommitContext): Slot {
     let count = 0
-    let only: Slot = null
-    for (const s of slots) {
-      if (s === null) continue
+    let onlyNibble = -1
+    let isOnlyLeaf = false
+    for (let n = 0; n < slotsPerPage; n++) {
+      const s = slots[n]
+      const kind =
+        s === undefined
+          ? base === undefined
+            ? NodeKind.Empty
+            : slotKindAt(base, n)
+          : s === null
+            ? NodeKind.Empty
+            : s.kind === 0
+              ? NodeKind.Leaf
+              : NodeKind.Internal
+      if (kind === NodeKind.Empty) continue
       count++
-      only = s
+      onlyNibble = n
+      isOnlyLeaf = kind === NodeKind.Leaf
     }
     if (count === 0) return null
-    if (count === 1 && only !== null && only.kind === 0) return only
-    const page: Page = { depth, path, version: ctx.version, slots, heap: undefined }
-    const ref: PageRef = { kind: 1, hash: emptyHash, version: ctx.version, page }
-    ctx.newPages.push(page)
-    ctx.newRefs.push(ref)
+    if (count === 1 && isOnlyLeaf) return slots[onlyNibble] ?? slotAt(base as Page, onlyNibble)
+    const ref: PageRef = { kind: 1, hash: emptyHash, version: ctx.version, page: undefined }
+    ctx.drafts.push({ depth, path, ref, base, slots })
     return ref
   }
 
   #findLeaf(path: Uint8Array, root: Slot, isResident: boolean): Leaf | null {
     let slot = root
+    let parent: Page | undefined
     for (let depth = 0; slot !== null && slot.kind === 1; depth++) {
-      slot = this.#loadPage(slot, depth, path, isResident).slots[nibbleAt(path, depth)] as Slot
+      const page = isResident ? this.#residentPage(slot, depth, path, parent) : this.#pastPage(slot, depth, path)
+      parent = page
+      slot = slotAt(page, nibbleAt(path, depth))
     }
     if (slot === null || !bytesEqual(slot.path, path)) return null
     return slot
   }
 
   /**
-   * The page behind `ref`. Pages of the latest version (`isResident`) stay in memory once
-   * read, linked from their parent's reference: the latest tree is walked without lookups
-   * or database reads. Pages read for older versions go through the bounded LRU cache and
+   * The page behind `ref` in the latest tree, at nibble `depth` on `path`, below resident
+   * page `parent` (undefined at the root). Pages of the latest tree stay in memory once
+   * read, linked from their parent: the latest tree is walked without lookups or database
+   * reads.
+   */
+  #residentPage(ref: PageRef, depth: number, path: Uint8Array, parent: Page | undefined): Page {
+    if (ref.page !== undefined) return ref.page
+    const page = this.#readPage(ref, depth, path)
+    ref.page = page
+    if (parent !== undefined) (parent.children ??= new Array<Page | undefined>(slotsPerPage))[nibbleAt(path, depth - 1)] = page
+    return page
+  }
+
+  /**
+   * The page behind `ref` in a past version. These go through the bounded LRU cache and
    * are never linked, so old trees do not pin memory.
    */
-  #loadPage(ref: PageRef, depth: number, path: Uint8Array, isResident: boolean): Page {
-    if (ref.page !== undefined) return ref.page
+  #pastPage(ref: PageRef, depth: number, path: Uint8Array): Page {
     const key = pageKey(ref.version, depth, path)
-    if (isResident) {
-      const bytes = this.#backend.readSync(key)
-      if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Page missing at depth ${depth}, version ${ref.version}`)
-      const page = decodePage(bytes, depth, path.slice(0, hashBytes), ref.version)
-      ref.page = page
-      return page
-    }
     const id = keyString(key)
     const cached = this.#pages.get(id)
     if (cached !== undefined) {
@@ -540,11 +559,15 @@ class DefaultStateStore implements StateStore {
       this.#pages.set(id, cached)
       return cached
     }
-    const bytes = this.#backend.readSync(key)
-    if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Page missing at depth ${depth}, version ${ref.version}`)
-    const page = decodePage(bytes, depth, path.slice(0, hashBytes), ref.version)
+    const page = this.#readPage(ref, depth, path)
     this.#cachePage(id, page)
     return page
+  }
+
+  #readPage(ref: PageRef, depth: number, path: Uint8Array): Page {
+    const bytes = this.#backend.readSync(pageKey(ref.version, depth, path))
+    if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Page missing at depth ${depth}, version ${ref.version}`)
+    return readPage(bytes, depth, path.slice(0, hashBytes), ref.version)
   }
 
   #cachePage(id: string, page: Page): void {
@@ -596,7 +619,7 @@ function loneLeafUnder(page: Page, node: number): Leaf {
     last = 2 * last + 1
   }
   for (let i = first; i <= last; i++) {
-    const slot = page.slots[i - 16] as Slot
+    const slot = slotAt(page, i - 16)
     if (slot !== null) {
       assert.equal(slot.kind, 0)
       return slot as Leaf
