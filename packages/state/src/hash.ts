@@ -37,6 +37,20 @@ export function valueHashOf(value: Uint8Array): Uint8Array {
 
 const leafScratch = new Uint8Array(1 + 2 * hashBytes)
 
+/**
+ * Writes a leaf's value hash and leaf hash into `out`: `out` holds the path at `offset`,
+ * and receives SHA-256(value) at `offset + 32` and the leaf hash at `offset + 64` (the
+ * layout of a leaf in a page), with no intermediate arrays kept.
+ */
+export function leafHashesInto(value: Uint8Array, out: Uint8Array, offset: number): void {
+  const valueHash = nodeHash('sha256', value, 'buffer')
+  out.set(valueHash, offset + hashBytes)
+  leafScratch[0] = leafPrefix
+  leafScratch.set(out.subarray(offset, offset + hashBytes), 1)
+  leafScratch.set(valueHash, 1 + hashBytes)
+  out.set(nodeHash('sha256', leafScratch, 'buffer'), offset + 2 * hashBytes)
+}
+
 /** The hash of a leaf: SHA-256(0x00 || path || valueHash), a 65-byte preimage. */
 export function leafHashOf(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
   leafScratch[0] = leafPrefix

@@ -1,6 +1,6 @@
 import assert from 'node:assert'
 import { StateError } from './errors.ts'
-import { emptyHash, hashBytes, internalHashesInto, nibbleAt } from './hash.ts'
+import { emptyHash, hashBytes, internalHashesInto, leafHashesInto, nibbleAt } from './hash.ts'
 
 /**
  * Storage layout. The tree is a binary sparse Merkle tree (see README, "Hashing rules");
@@ -279,22 +279,43 @@ export function readVersion(bytes: Uint8Array, offset: number): number {
   return high * 0x1_0000_0000 + low
 }
 
-export function pageKey(version: number, depth: number, path: Uint8Array): Uint8Array {
+/** Length of the key of a page at nibble depth `depth`. */
+export function pageKeyBytes(depth: number): number {
+  return 1 + 8 + 1 + ((depth + 1) >> 1)
+}
+
+/** Writes the key of a page into `out` at `offset`; returns the offset after it. */
+export function writePageKey(out: Uint8Array, offset: number, version: number, depth: number, path: Uint8Array): number {
   const prefixBytes = (depth + 1) >> 1
-  const key = new Uint8Array(1 + 8 + 1 + prefixBytes)
-  key[0] = recordPage
-  writeVersion(key, 1, version)
-  key[9] = depth
-  key.set(path.subarray(0, prefixBytes), 10)
-  if (depth & 1) key[9 + prefixBytes] = (key[9 + prefixBytes] as number) & 0xf0
+  out[offset] = recordPage
+  writeVersion(out, offset + 1, version)
+  out[offset + 9] = depth
+  for (let b = 0; b < prefixBytes; b++) out[offset + 10 + b] = path[b] as number
+  const end = offset + 10 + prefixBytes
+  if (depth & 1) out[end - 1] = (out[end - 1] as number) & 0xf0
+  return end
+}
+
+export function pageKey(version: number, depth: number, path: Uint8Array): Uint8Array {
+  const key = new Uint8Array(pageKeyBytes(depth))
+  writePageKey(key, 0, version, depth, path)
   return key
 }
 
+/** Length of the key of a value record. */
+export const valueKeyBytes = 1 + hashBytes + 8
+
+/** Writes the key of a value record into `out` at `offset`; returns the offset after it. */
+export function writeValueKey(out: Uint8Array, offset: number, path: Uint8Array, version: number): number {
+  out[offset] = recordValue
+  out.set(path, offset + 1)
+  writeVersion(out, offset + 1 + hashBytes, version)
+  return offset + valueKeyBytes
+}
+
 export function valueKey(path: Uint8Array, version: number): Uint8Array {
-  const key = new Uint8Array(1 + hashBytes + 8)
-  key[0] = recordValue
-  key.set(path, 1)
-  writeVersion(key, 1 + hashBytes, version)
+  const key = new Uint8Array(valueKeyBytes)
+  writeValueKey(key, 0, path, version)
   return key
 }
 
@@ -440,6 +461,32 @@ export function pageOfDraft(draft: DraftPage, bytes: Uint8Array, version: number
     children[n] = child
   }
   return { depth: draft.depth, path: draft.path, version, bytes, children, heap: undefined }
+}
+
+/**
+ * Leaves in page format (path, value hash, leaf hash, version: 104 bytes each), written
+ * one after another into one buffer: a commit's new leaves cost one buffer, not four
+ * small arrays each, and are copied into their pages in one go.
+ */
+export class LeafTable {
+  readonly bytes: Uint8Array
+  #count = 0
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity * leafBytes)
+  }
+
+  /** Appends a leaf: the value hash and the leaf hash are computed into the table. */
+  add(path: Uint8Array, value: Uint8Array, version: number): Leaf {
+    const offset = this.#count * leafBytes
+    assert.ok(offset + leafBytes <= this.bytes.length, 'leaf table full')
+    this.#count++
+    const { bytes } = this
+    bytes.set(path, offset)
+    leafHashesInto(value, bytes, offset)
+    writeVersion(bytes, offset + 3 * hashBytes, version)
+    return new PageLeaf(bytes, offset)
+  }
 }
 
 function decodeLeaf(bytes: Uint8Array, offset: number): Leaf {

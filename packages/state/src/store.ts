@@ -1,7 +1,7 @@
 import assert from 'node:assert'
 import { levelBackend, memoryBackend, type BackendOp, type LevelBackendInit, type StateBackend } from './backend.ts'
 import { StateError } from './errors.ts'
-import { bytesEqual, emptyHash, hashBytes, leafHashOf, pathOf, valueHashOf } from './hash.ts'
+import { bytesEqual, emptyHash, hashBytes, pathOf } from './hash.ts'
 import {
   NodeKind,
   decodeRoot,
@@ -12,7 +12,9 @@ import {
   heapOf,
   nibbleAt,
   pageDepthMax,
+  LeafTable,
   pageKey,
+  pageKeyBytes,
   pageOfDraft,
   readPage,
   readVersion,
@@ -24,6 +26,9 @@ import {
   slotKindAt,
   slotsPerPage,
   valueKey,
+  valueKeyBytes,
+  writePageKey,
+  writeValueKey,
   versionKey,
   writeVersion,
   type DraftPage,
@@ -124,7 +129,8 @@ interface PreparedCommit {
   /** Keys and encoded bytes of the new pages. */
   pageKeys: Uint8Array[]
   pageBytes: Uint8Array[]
-  staleKeys: Uint8Array[]
+  /** The stale list of this version (see encodeKeyList). */
+  stale: Uint8Array
   rootSlot: Slot
   root: Uint8Array
 }
@@ -132,7 +138,7 @@ interface PreparedCommit {
 interface CommitContext {
   version: number
   drafts: DraftPage[]
-  staleKeys: Uint8Array[]
+  stale: KeyListWriter
 }
 
 const metaKey = Uint8Array.of(recordMeta)
@@ -153,18 +159,45 @@ function checkValue(value: unknown): asserts value is Uint8Array {
   }
 }
 
-function encodeKeyList(keys: readonly Uint8Array[]): Uint8Array {
-  let size = 0
-  for (const k of keys) size += 1 + k.length
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const k of keys) {
-    assert.ok(k.length < 256)
-    out[offset] = k.length
-    out.set(k, offset + 1)
-    offset += 1 + k.length
+/**
+ * A list of record keys, each as a length byte and the key, written straight into one
+ * growing buffer (a commit makes tens of thousands of pages and values stale).
+ */
+class KeyListWriter {
+  #bytes = new Uint8Array(4096)
+  #length = 0
+
+  #reserve(bytes: number): number {
+    const offset = this.#length
+    if (offset + bytes > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, offset + bytes))
+      grown.set(this.#bytes.subarray(0, offset))
+      this.#bytes = grown
+    }
+    this.#length = offset + bytes
+    return offset
   }
-  return out
+
+  addPageKey(version: number, depth: number, path: Uint8Array): void {
+    const length = pageKeyBytes(depth)
+    const offset = this.#reserve(1 + length)
+    this.#bytes[offset] = length
+    writePageKey(this.#bytes, offset + 1, version, depth, path)
+  }
+
+  addValueKey(path: Uint8Array, version: number): void {
+    const offset = this.#reserve(1 + valueKeyBytes)
+    this.#bytes[offset] = valueKeyBytes
+    writeValueKey(this.#bytes, offset + 1, path, version)
+  }
+
+  get length(): number {
+    return this.#length
+  }
+
+  finish(): Uint8Array {
+    return this.#bytes.slice(0, this.#length)
+  }
 }
 
 function decodeKeyList(bytes: Uint8Array): Uint8Array[] {
@@ -354,12 +387,15 @@ class DefaultStateStore implements StateStore {
   prepareUpdates(input: { path: Uint8Array; value: Uint8Array | null }[]): PreparedCommit {
     this.#checkOpen()
     const version = this.#version + 1
-    const updates: Update[] = input.map(({ path, value }) => {
-      if (value === null) return { path, value, leaf: null }
-      const valueHash = valueHashOf(value)
-      return { path, value, leaf: { kind: 0, path, valueHash, hash: leafHashOf(path, valueHash), version } }
-    })
-    const ctx: CommitContext = { version, drafts: [], staleKeys: [] }
+    let puts = 0
+    for (const u of input) if (u.value !== null) puts++
+    const leaves = new LeafTable(puts)
+    const updates: Update[] = input.map(({ path, value }) => ({
+      path,
+      value,
+      leaf: value === null ? null : leaves.add(path, value, version),
+    }))
+    const ctx: CommitContext = { version, drafts: [], stale: new KeyListWriter() }
     const rootSlot = updates.length === 0 ? this.#rootSlot : this.#update(this.#rootSlot, updates, 0, updates.length, 0, ctx)
 
     // Hash the new pages bottom-up, all pages of one depth together (every child page
@@ -367,6 +403,9 @@ class DefaultStateStore implements StateStore {
     // encoded bytes become both the record to write and the resident page.
     const byDepth: DraftPage[][] = []
     for (const draft of ctx.drafts) (byDepth[draft.depth] ??= []).push(draft)
+    // The keys of the new pages: views of one buffer.
+    const keyBytes = new Uint8Array(ctx.drafts.length * pageKeyBytes(pageDepthMax))
+    let keyOffset = 0
     const pageKeys: Uint8Array[] = []
     const pageBytes: Uint8Array[] = []
     for (let depth = byDepth.length - 1; depth >= 0; depth--) {
@@ -378,23 +417,33 @@ class DefaultStateStore implements StateStore {
         draft.ref.hash = roots.subarray(i * hashBytes, (i + 1) * hashBytes)
         const bytes = encodeDraft(draft)
         draft.ref.page = pageOfDraft(draft, bytes, version)
-        pageKeys.push(pageKey(version, depth, draft.path))
+        const end = writePageKey(keyBytes, keyOffset, version, depth, draft.path)
+        pageKeys.push(keyBytes.subarray(keyOffset, end))
+        keyOffset = end
         pageBytes.push(bytes)
       }
     }
-    return { version, updates, pageKeys, pageBytes, staleKeys: ctx.staleKeys, rootSlot, root: slotHash(rootSlot).slice() }
+    const stale = ctx.stale.finish()
+    return { version, updates, pageKeys, pageBytes, stale, rootSlot, root: slotHash(rootSlot).slice() }
   }
 
   async #commit(input: { path: Uint8Array; value: Uint8Array | null }[], prepared?: PreparedCommit): Promise<CommitResult> {
     this.#checkOpen()
-    const { version, updates, pageKeys, pageBytes, staleKeys, rootSlot } =
+    const { version, updates, pageKeys, pageBytes, stale, rootSlot } =
       prepared !== undefined && prepared.version === this.#version + 1 ? prepared : this.prepareUpdates(input)
 
     const ops: BackendOp[] = []
     for (let i = 0; i < pageKeys.length; i++) ops.push({ type: 'put', key: pageKeys[i] as Uint8Array, value: pageBytes[i] as Uint8Array })
-    for (const u of updates) if (u.value !== null) ops.push({ type: 'put', key: valueKey(u.path, version), value: u.value })
+    const valueKeys = new Uint8Array(updates.length * valueKeyBytes)
+    let keyOffset = 0
+    for (const u of updates) {
+      if (u.value === null) continue
+      const end = writeValueKey(valueKeys, keyOffset, u.path, version)
+      ops.push({ type: 'put', key: valueKeys.subarray(keyOffset, end), value: u.value })
+      keyOffset = end
+    }
     ops.push({ type: 'put', key: versionKey(recordRoot, version), value: encodeRoot(rootSlot) })
-    if (staleKeys.length > 0) ops.push({ type: 'put', key: versionKey(recordStale, version), value: encodeKeyList(staleKeys) })
+    if (stale.length > 0) ops.push({ type: 'put', key: versionKey(recordStale, version), value: stale })
     const oldestVersion =
       this.#keepVersions === Infinity ? this.#oldestVersion : Math.max(this.#oldestVersion, version - this.#keepVersions + 1)
     this.#prune(this.#oldestVersion, oldestVersion, ops)
@@ -446,7 +495,7 @@ class DefaultStateStore implements StateStore {
       }
       if (!isTouched && !isPlaced) leaves.push(slot)
       if (!isTouched && leaves.length === 1) return slot
-      if (isTouched) ctx.staleKeys.push(valueKey(slot.path, slot.version))
+      if (isTouched) ctx.stale.addValueKey(slot.path, slot.version)
       return this.#build(leaves, depth, ctx)
     }
     const first = (updates[lo] as Update).path
@@ -467,7 +516,7 @@ class DefaultStateStore implements StateStore {
       i = j
     }
     if (!isChanged) return slot
-    ctx.staleKeys.push(pageKey(slot.version, depth, first))
+    ctx.stale.addPageKey(slot.version, depth, first)
     return this.#finishPage(slots, page, depth, first, ctx)
   }
 

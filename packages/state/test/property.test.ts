@@ -93,6 +93,60 @@ describe('state store properties (fast-check)', () => {
     )
   })
 
+  it('gives the same root for the same final entries however the operations are split into batches', async () => {
+    // 32-byte keys (taken as paths) drawn from a few prefixes, so that pages nest several
+    // levels deep and commits rewrite pages that keep most of their slots.
+    const pathOf = (id: number): Uint8Array => {
+      const path = new Uint8Array(32)
+      path[0] = [0x00, 0x01, 0x10, 0xff][id & 3] as number
+      path[1] = [0x00, 0x0f, 0x80][(id >> 2) % 3] as number
+      path[2] = id >> 4
+      path[31] = id
+      return path
+    }
+    const wideOp = fc.oneof(
+      fc.record({ kind: fc.constant('put' as const), id: fc.integer({ min: 0, max: 255 }), value: fc.uint8Array({ maxLength: 8 }) }),
+      fc.record({ kind: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 255 }) }),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.array(wideOp, { minLength: 1, maxLength: 300 }), fc.array(fc.nat(), { maxLength: 8 }), async (ops, cuts) => {
+        const whole = createMemoryStateStore()
+        const split = createMemoryStateStore()
+        const model = new Map<string, Uint8Array>()
+        const apply = (b: ReturnType<typeof whole.batch>, o: (typeof ops)[number]) =>
+          o.kind === 'put' ? b.put(pathOf(o.id), o.value) : b.delete(pathOf(o.id))
+        const one = whole.batch()
+        for (const o of ops) {
+          apply(one, o)
+          if (o.kind === 'put') model.set(String(o.id), o.value)
+          else model.delete(String(o.id))
+        }
+        const staged = one.stage()
+        const { root } = await one.commit()
+        assert.deepEqual(root, staged)
+        assert.deepEqual(
+          root,
+          referenceRoot(model, (id) => pathOf(Number(id))),
+        )
+        const bounds = [...new Set(cuts.map((c) => c % ops.length))].sort((a, b) => a - b)
+        let from = 0
+        for (const to of [...bounds, ops.length]) {
+          const b = split.batch()
+          for (const o of ops.slice(from, to)) apply(b, o)
+          await b.commit()
+          from = to
+        }
+        assert.deepEqual(split.root, root)
+        for (let id = 0; id < 256; id++) {
+          const value = model.get(String(id))
+          assert.deepEqual(await split.get(pathOf(id)), value)
+          assert.equal(verifyProof(root, pathOf(id), value, await split.prove(pathOf(id))), true)
+        }
+      }),
+      { numRuns: 40 },
+    )
+  })
+
   it('rejects tampered proofs', async () => {
     await fc.assert(
       fc.asyncProperty(
