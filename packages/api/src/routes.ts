@@ -133,6 +133,30 @@ export const routes: RouteDef[] = [
     handler: (b, { body }) => b.submitTx(fromHex(body.tx)),
   }),
   route({
+    method: 'POST',
+    url: '/v1/txs/batch',
+    operationId: 'submitTxBatch',
+    summary: `Submit up to ${S.submitBatchTxsMax} transactions in one request; each is admitted or refused on its own`,
+    tags: ['transactions'],
+    access: 'public',
+    body: S.SubmitTxBatchBody,
+    status: 202,
+    response: S.SubmitTxBatchResult,
+    handler: async (b, { body }) => {
+      const results = []
+      // In order: a sender's transactions arrive nonce after nonce.
+      for (const tx of body.txs) {
+        try {
+          results.push(await b.submitTx(fromHex(tx)))
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err
+          results.push({ error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } })
+        }
+      }
+      return { results }
+    },
+  }),
+  route({
     method: 'GET',
     url: '/v1/txs/:hash',
     operationId: 'getTx',

@@ -184,6 +184,27 @@ export const SubmitTxBody = Type.Object(
 )
 export const SubmitTxResult = Type.Object({ hash: Hex32 }, { title: 'SubmitTxResult', additionalProperties: false })
 
+/** Transactions per batch submission: a load generator's or gateway's unit, well under the body limit. */
+export const submitBatchTxsMax = 1000
+export const SubmitTxBatchBody = Type.Object(
+  {
+    txs: Type.Array(SubmitTxBody.properties.tx, { minItems: 1, maxItems: submitBatchTxsMax }),
+  },
+  { title: 'SubmitTxBatchBody', additionalProperties: false },
+)
+export const SubmitTxBatchResult = Type.Object(
+  {
+    results: Type.Array(
+      Type.Union([
+        Type.Object({ hash: Hex32 }, { additionalProperties: false }),
+        Type.Object({ error: ErrorBody.properties.error }, { additionalProperties: false }),
+      ]),
+      { description: 'One per submitted transaction, in order: its hash once in the mempool, or why it was refused.' },
+    ),
+  },
+  { title: 'SubmitTxBatchResult', additionalProperties: false },
+)
+
 // ---------- accounts, staking ----------
 
 export const AccountKind = Type.Union(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { fromHex, sha256, toHex, verifyMerkleProof } from '@terrane/codec'
-import { errorCodes, routes, verifyMemoryStateProof } from '../src/index.ts'
+import { MemoryBackend, createApiServer, errorCodes, routes, verifyMemoryStateProof } from '../src/index.ts'
 import { adminKey, operatorKey, readerKey, testServer, type TestServer } from './helpers.ts'
 
 describe('REST', () => {
@@ -108,6 +108,24 @@ describe('REST', () => {
       })
       assert.equal(r.json().error.code, code, `${JSON.stringify(payload)} -> ${r.body}`)
       assert.equal(r.statusCode, errorCodes[code as keyof typeof errorCodes].status)
+    }
+  })
+
+  it('submits a batch in order, admitting or refusing each transaction on its own', async () => {
+    const backend = new MemoryBackend({ checkTx: (bytes) => (bytes[0] === 0xff ? 'fee too low' : null) })
+    const server = await createApiServer({ backend }, { rateLimit: false })
+    after(() => server.stop())
+    const r = await server.app.inject({ method: 'POST', url: '/v1/txs/batch', payload: { txs: ['0a0b', 'ff01', '0c0d'] } })
+    assert.equal(r.statusCode, 202)
+    const { results } = r.json() as { results: Array<{ hash?: string; error?: { code: string } }> }
+    assert.equal(results.length, 3)
+    assert.deepEqual(results[0], { hash: toHex(sha256(fromHex('0a0b'))) })
+    assert.equal(results[1]?.error?.code, 'API_TX_REJECTED')
+    assert.deepEqual(results[2], { hash: toHex(sha256(fromHex('0c0d'))) })
+    for (const payload of [{ txs: [] }, { txs: ['zz'] }, { txs: Array.from({ length: 1001 }, () => '00') }, { tx: '00' }]) {
+      const bad = await server.app.inject({ method: 'POST', url: '/v1/txs/batch', payload })
+      assert.equal(bad.statusCode, 400, JSON.stringify(payload).slice(0, 40))
+      assert.equal(bad.json().error.code, 'API_BAD_REQUEST')
     }
   })
 

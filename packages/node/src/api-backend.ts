@@ -33,7 +33,6 @@ type EventDto = Static<typeof Dto.Event>
 type PeerDto = Static<typeof Dto.Peer>
 
 /** Events kept in memory for resumption; older heights are rebuilt from the block store. */
-const recentEventsMax = 10_000
 /** Index of the first consensus-round event of a height (block events use 0..n). */
 const roundEventIndexBase = 1_000_000
 /** Names the state proof encoding of @terrane/state. */
@@ -103,7 +102,6 @@ function accountsOf(tx: Uint8Array, bodySchema: Schema<TxBody>): string[] {
  */
 export class NodeApiBackend implements NodeBackend {
   private readonly listeners = new Set<(event: EventDto) => void>()
-  private readonly recent: EventDto[] = []
   /** Transactions by account, newest last: (height, index) pairs. */
   private readonly accountTxs = new Map<string, Array<{ height: number; index: number }>>()
   private indexedHeight = 0
@@ -124,8 +122,10 @@ export class NodeApiBackend implements NodeBackend {
     }
     this.node.onBlock((block, _commit, results) => {
       this.roundEvents = 0
-      this.index(block)
-      this.publish(this.blockEvents(block, results))
+      // Each transaction is decoded once for both the account index and the events.
+      const accounts = block.txs.map((tx) => accountsOf(tx, this.node.app.txBodySchema))
+      this.index(block, accounts)
+      this.publish(this.blockEvents(block, results, accounts))
     })
     this.node.onRound((height, round, step) => {
       if (step === 'propose' || step === 'prevote' || step === 'precommit' || step === 'commit') {
@@ -135,11 +135,11 @@ export class NodeApiBackend implements NodeBackend {
     })
   }
 
-  private index(block: Block): void {
+  private index(block: Block, accounts = block.txs.map((tx) => accountsOf(tx, this.node.app.txBodySchema))): void {
     const height = block.header.height
     if (height <= this.indexedHeight) return
-    block.txs.forEach((tx, index) => {
-      for (const account of accountsOf(tx, this.node.app.txBodySchema)) {
+    accounts.forEach((txAccounts, index) => {
+      for (const account of txAccounts) {
         let list = this.accountTxs.get(account)
         if (list === undefined) this.accountTxs.set(account, (list = []))
         list.push({ height, index })
@@ -148,7 +148,11 @@ export class NodeApiBackend implements NodeBackend {
     this.indexedHeight = height
   }
 
-  private blockEvents(block: Block, results: FinalizeBlockResponse | undefined): EventDto[] {
+  private blockEvents(
+    block: Block,
+    results: FinalizeBlockResponse | undefined,
+    accounts = block.txs.map((tx) => accountsOf(tx, this.node.app.txBodySchema)),
+  ): EventDto[] {
     const height = block.header.height
     const events: EventDto[] = [{ topic: 'newBlock', height, index: 0, header: headerDto(block) }]
     block.txs.forEach((tx, i) => {
@@ -158,7 +162,7 @@ export class NodeApiBackend implements NodeBackend {
         index: i + 1,
         hash: toHex(sha256(tx)),
         code: results?.txResults[i]?.code ?? 0,
-        accounts: accountsOf(tx, this.node.app.txBodySchema),
+        accounts: accounts[i] ?? [],
       })
     })
     return events
@@ -166,8 +170,6 @@ export class NodeApiBackend implements NodeBackend {
 
   private publish(events: EventDto[]): void {
     for (const e of events) {
-      this.recent.push(e)
-      if (this.recent.length > recentEventsMax) this.recent.shift()
       for (const listener of this.listeners) {
         try {
           listener(e)

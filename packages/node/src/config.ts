@@ -25,6 +25,8 @@ export interface NodeConfig {
     port: number
     /** A directory with the built dashboard, served at `/`; null serves none. @default null */
     dashboardDir: string | null
+    /** Requests per 10 s per client (API key, else IP); 0 turns the limit off (a devnet's loopback API). @default 1000 */
+    rateLimitRequestsMax: number
   }
   mqtt: {
     /** Embedded broker port for device ingest; 0 picks a free port, -1 disables. @default 1883 */
@@ -75,7 +77,7 @@ export function defaultNodeConfig(home: string): NodeConfig {
     moniker: 'terrane-node',
     logLevel: 'info',
     p2p: { listen: '/ip4/127.0.0.1/tcp/26656', bootstrap: [] },
-    api: { host: '127.0.0.1', port: 26657, dashboardDir: null },
+    api: { host: '127.0.0.1', port: 26657, dashboardDir: null, rateLimitRequestsMax: 1000 },
     mqtt: { port: 1883 },
     consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true },
     mempool: { txsMax: 50_000, bytesMax: 64 * 1024 * 1024 },
@@ -108,6 +110,7 @@ export const environmentVariables: Record<string, (value: string) => NodeConfigO
   TERRANE_API_PORT: (v) => ({ api: { port: Number(v) } }),
   TERRANE_MQTT_PORT: (v) => ({ mqtt: { port: Number(v) } }),
   TERRANE_DASHBOARD_DIR: (v) => ({ api: { dashboardDir: v } }),
+  TERRANE_API_RATE_LIMIT: (v) => ({ api: { rateLimitRequestsMax: Number(v) } }),
   TERRANE_SIMULATED_DEVICES: (v) => ({ devnet: { simulatedDevices: Number(v) } }),
 }
 
@@ -137,6 +140,8 @@ export function validateNodeConfig(c: NodeConfig): NodeConfig {
     throw new NodeConfigError('p2p.bootstrap', 'must be multiaddrs ending in /p2p/<peer id>')
   }
   if (!isPort(c.api.port)) throw new NodeConfigError('api.port', 'must be a port number (0 picks a free one)')
+  if (!Number.isSafeInteger(c.api.rateLimitRequestsMax) || c.api.rateLimitRequestsMax < 0)
+    throw new NodeConfigError('api.rateLimitRequestsMax', 'must be a non-negative integer (0 turns the limit off)')
   if (c.api.dashboardDir !== null && (typeof c.api.dashboardDir !== 'string' || c.api.dashboardDir.length === 0)) {
     throw new NodeConfigError('api.dashboardDir', 'must be a directory path or null')
   }

@@ -105,6 +105,8 @@ export async function writeDevnet(init: DevnetInit): Promise<DevnetLayout> {
     const port = (offset: number) => (basePort === 0 ? 0 : basePort + 10 * i + offset)
     config.p2p.listen = `/ip4/127.0.0.1/tcp/${port(0)}`
     config.api.port = port(1)
+    // Loopback only: the rate limit would only throttle the developer's own tools and load tests.
+    config.api.rateLimitRequestsMax = 0
     config.mqtt.port = port(2)
     config.consensus.isDevnetTiming = true
     nodes.push({ index: i, home, isValidator, config, apiUrl: `http://127.0.0.1:${config.api.port}` })

@@ -263,7 +263,11 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
     await backend.start()
     const api = await createApiServer(
       { backend, registry: metrics.registry },
-      { ...init.api, ...(config.api.dashboardDir === null ? {} : { staticDir: config.api.dashboardDir }) },
+      {
+        rateLimit: config.api.rateLimitRequestsMax === 0 ? false : { requestsMax: config.api.rateLimitRequestsMax, windowMs: 10_000 },
+        ...init.api,
+        ...(config.api.dashboardDir === null ? {} : { staticDir: config.api.dashboardDir }),
+      },
     )
     const apiUrl = await api.start({ host: config.api.host, port: config.api.port })
     stops.push(() => api.stop())

@@ -149,6 +149,18 @@ export class TerraneClient {
     return (await this.request<{ hash: string }>('POST', '/v1/txs', { tx: toHex(bytes) })).hash
   }
 
+  /**
+   * Submits up to 1,000 transactions in one request (in order, so one sender's nonces
+   * stay in sequence); each result is the hash once pooled, or the error refusing it.
+   */
+  async submitTxBatch(txs: readonly Uint8Array[]): Promise<Array<{ hash: string } | { error: { code: string; message: string } }>> {
+    return (
+      await this.request<{ results: Array<{ hash: string } | { error: { code: string; message: string } }> }>('POST', '/v1/txs/batch', {
+        txs: txs.map(toHex),
+      })
+    ).results
+  }
+
   /** A committed transaction, verified: hash of its bytes and inclusion proof against the block header. */
   async verifiedTx(hash: string): Promise<TxDto | null> {
     const tx = await this.tx(hash)
