@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto'
 import { measure, p256VerifyLimitPerSecond, report } from '@terrane/bench'
 import { latLngToCell } from 'h3-js'
 import { verifyReports } from '../src/index.ts'
@@ -18,14 +19,42 @@ const inputs = {
   reports: sim.reports,
   history: warmHistory(world, startMs),
 }
-const limit = p256VerifyLimitPerSecond({ durationMsMin: 2000 })
-const verified = measure(
-  () => {
-    verifyReports(inputs)
-    return sim.reports.length
-  },
-  { durationMsMin: 5000, warmupMs: 500 },
-)
+// The machine is shared (2 cores, several engineers): wall-clock rates swing with the load, so both rates
+// are taken in CPU time of this process (one core: verification runs on the main thread), in interleaved
+// rounds, and the ratio is the median of the rounds' ratios.
+const cpuRate = (fn: () => number, durationMsMin: number): number => {
+  const start = process.cpuUsage()
+  let operations = 0
+  let cpuMs = 0
+  while (cpuMs < durationMsMin) {
+    operations += fn()
+    const used = process.cpuUsage(start)
+    cpuMs = (used.user + used.system) / 1000
+  }
+  return (operations * 1000) / cpuMs
+}
+const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const message = randomBytes(128)
+const signature = sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' })
+const verifyLimit = (): number => {
+  for (let i = 0; i < 64; i++)
+    if (!verify('sha256', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('verify failed')
+  return 64
+}
+const pipeline = (): number => {
+  verifyReports(inputs)
+  return sim.reports.length
+}
+cpuRate(pipeline, 500) // warm-up
+const rounds: Array<{ limit: number; verified: number; ratio: number }> = []
+for (let i = 0; i < 7; i++) {
+  const limit = cpuRate(verifyLimit, 700)
+  const verified = cpuRate(pipeline, 1_400)
+  rounds.push({ limit, verified, ratio: verified / limit })
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const wallLimit = p256VerifyLimitPerSecond({ durationMsMin: 2000 })
+const wallVerified = measure(pipeline, { durationMsMin: 3000, warmupMs: 200 })
 
 // 2. One epoch of 1,000,000 devices scored (density, units, allocation, escrow) from synthetic beacons.
 const rng = new SeededRng('bench-1m')
@@ -64,14 +93,22 @@ const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20
 
 report('verifier', [
   {
-    name: 'witness/beacon reports verified (rules + P-256 signature)',
-    value: verified.opsPerSecond,
+    name: 'witness/beacon reports verified per CPU second (rules + P-256 signature)',
+    value: median(rounds.map((r) => r.verified)),
     unit: 'reports/s',
-    ratio: verified.opsPerSecond / limit,
-    ratioTo: 'p256 verify limit',
+    ratio: median(rounds.map((r) => r.ratio)),
+    ratioTo: 'p256 verify limit per CPU second (median of 7 interleaved rounds)',
     target: '>= 0.8',
+    note: `round ratios ${rounds.map((r) => r.ratio.toFixed(2)).join(' ')}`,
   },
-  { name: 'p256 verify limit (same run)', value: limit, unit: 'verifies/s' },
+  { name: 'p256 verify limit per CPU second (same rounds)', value: median(rounds.map((r) => r.limit)), unit: 'verifies/s' },
+  {
+    name: 'reports verified, wall clock (load-dependent)',
+    value: wallVerified.opsPerSecond,
+    unit: 'reports/s',
+    ratio: wallVerified.opsPerSecond / wallLimit,
+    ratioTo: 'p256 verify limit, wall clock',
+  },
   { name: 'score one epoch of 1,000,000 devices', value: seconds, unit: 's', note: `${scored.payouts.length} payouts` },
   { name: 'heap growth while scoring 1,000,000 devices', value: heapMiB, unit: 'MiB' },
 ])

@@ -1,7 +1,7 @@
 import { encode, hashOf, merkleProof, merkleRoot, t, type MerkleProof } from '@terrane/codec'
 import { verifyInDomain } from '@terrane/crypto'
 import { VerifierError } from './errors.ts'
-import { computeStatistics, type Flag } from './stats.ts'
+import { computeStatistics, type Flag, type StatisticsContext } from './stats.ts'
 import { scoreEpoch, type BeaconSummary, type DeviceScore } from './score.ts'
 import { verifyReports, type VerificationResult } from './verify.ts'
 import {
@@ -80,7 +80,9 @@ export function runEpoch(inputs: EpochInputs): EpochResult {
   for (const d of inputs.devices) devices.set(d.deviceId, d)
   const history = inputs.history.devices
   const v: VerificationResult = verifyReports(inputs)
-  const stats = computeStatistics(params, devices, history, v)
+  const statsContext: StatisticsContext = { epoch }
+  if (inputs.history.links !== undefined) statsContext.links = inputs.history.links
+  const stats = computeStatistics(params, devices, history, v, statsContext)
 
   const epochStartMs = Math.min(...inputs.slots.map((s) => s.startMs))
   const activeLocations = new Map<string, string>()
@@ -128,11 +130,25 @@ export function runEpoch(inputs: EpochInputs): EpochResult {
   for (const [id, at] of v.schedule.lastChallengeMs) touch(id).lastChallengeMs = at
   for (const [id, at] of v.beaconedAtMs) touch(id).lastBeaconMs = at
   for (const [id, at] of v.witnessedAtMs) touch(id).lastWitnessMs = at
+  // This epoch's RSSI scores (for explanations); earlier epochs reach the RSSI test through the carried links.
   for (const [id, h] of next) {
     const s = stats.rssiScores.get(id)
-    h.rssiScoreSum = h.rssiScoreSum * 0.5 + (s?.sum ?? 0)
-    h.rssiScoreSquares = h.rssiScoreSquares * 0.5 + (s?.squares ?? 0)
-    h.rssiScoreCount = h.rssiScoreCount * 0.5 + (s?.count ?? 0)
+    h.rssiScoreSum = s?.sum ?? 0
+    h.rssiScoreSquares = s?.squares ?? 0
+    h.rssiScoreCount = s?.count ?? 0
+  }
+  // Evidence window: this epoch's tallies join the last evidenceEpochs - 1 epochs' (older ones are dropped).
+  if (params.evidenceEpochs > 1) {
+    for (const h of next.values()) {
+      if (h.evidence === undefined) continue
+      const kept = h.evidence.filter((e) => e.epoch > epoch - params.evidenceEpochs && e.epoch < epoch)
+      if (kept.length > 0) h.evidence = kept
+      else delete h.evidence
+    }
+    for (const [id, e] of stats.evidence) {
+      const h = touch(id)
+      h.evidence = [...(h.evidence ?? []), e]
+    }
   }
   for (const [id, entries] of scoring.escrow) touch(id).escrow = entries
   for (const [id, c] of scoring.clean) touch(id).cleanEpochs = c
@@ -197,7 +213,7 @@ export function runEpoch(inputs: EpochInputs): EpochResult {
     explanations,
     digest,
     leaves: { acceptedReports: acceptedLeaves, verdicts: verdictLeaves, payouts: payoutLeaves },
-    nextHistory: { epoch, devices: next },
+    nextHistory: { epoch, devices: next, links: stats.nextLinks },
   }
 }
 

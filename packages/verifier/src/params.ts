@@ -80,6 +80,15 @@ export interface CoverageParams {
   ownerInteractionsMin: number
   /** Location trust: standard errors of the estimate forgiven before the HIP-119 distance table applies. */
   locationSigmaAllowance: number
+  /**
+   * Epochs of statistical tallies (reciprocity, selective listening, unreciprocated claims) summed for the
+   * cross-epoch tests, the current one included. 1 = single-epoch evidence only. @default 6
+   */
+  evidenceEpochs: number
+  /** Weight kept per epoch by carried link evidence (location, co-location). 0 = none carried. @default 0.5 */
+  linkEvidenceDecay: number
+  /** Beacons must carry local entropy mixed into their payload (Helium's remote + local entropy). @default false */
+  localEntropyRequired: boolean
   /** Escrow released after this many consecutive clean epochs (automatic re-check). */
   escrowRecheckEpochs: number
   /** Escrow forfeited when older than this many epochs. */
@@ -121,6 +130,10 @@ export const defaultCoverageParams: CoverageParams = {
   ownerAffinityPpmMax: 600_000,
   ownerInteractionsMin: 8,
   locationSigmaAllowance: 4,
+  evidenceEpochs: 6,
+  linkEvidenceDecay: 0.5,
+  // False until device agents send local entropy (an optional body field today); then a governance change.
+  localEntropyRequired: false,
   escrowRecheckEpochs: 3,
   escrowHoldEpochs: 12,
   emissionPerEpochMicro: 1_000_000_000_000n,
@@ -150,6 +163,8 @@ export function coverageParams(overrides: Partial<CoverageParams> = {}): Coverag
   if (p.pathLoss.exponent < 2 || p.pathLoss.exponent > 6) bad('path-loss exponent outside 2..6')
   if (!(p.pathLoss.fastFadingDb > 0) || p.pathLoss.fastFadingDb > p.pathLoss.shadowingDb) bad('fastFadingDb outside (0, shadowingDb]')
   if (!(p.flagPValueMax > 0 && p.flagPValueMax < 0.05)) bad('flagPValueMax outside (0, 0.05)')
+  if (!Number.isInteger(p.evidenceEpochs) || p.evidenceEpochs < 1 || p.evidenceEpochs > 64) bad('evidenceEpochs outside 1..64')
+  if (!(p.linkEvidenceDecay >= 0 && p.linkEvidenceDecay < 1)) bad('linkEvidenceDecay outside [0, 1)')
   if (p.receptionLossPpm < 0 || p.receptionLossPpm >= 1_000_000) bad('receptionLossPpm outside 0..1e6')
   if (p.coverageSchedule.length === 0 || p.coverageSchedule[0]?.fromEpoch !== 0) bad('coverageSchedule must start at epoch 0')
   for (let i = 1; i < p.coverageSchedule.length; i++)

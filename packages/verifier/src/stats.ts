@@ -1,10 +1,10 @@
 import type { CoverageParams } from './params.ts'
-import type { DeviceHistory, DeviceRecord, FlagKind } from './types.ts'
+import type { CarriedLink, DeviceHistory, DeviceRecord, EpochEvidence, FlagKind } from './types.ts'
 import type { VerificationResult, WitnessRecord } from './verify.ts'
 import { cellCentre, distanceMeters, type LatLng } from './geo.ts'
 import { distanceForLossMeters, hearingProbability, pathLossDb, rssiProbitScore } from './model.ts'
 import { excessDistanceMeters, locateDevice, locationTrustPpm, type LocationEstimate, type RangeObservation } from './location.ts'
-import { chiSquareLower, chiSquareUpper, poissonBinomialUpper } from './prob.ts'
+import { chiSquareLower, chiSquareUpper, poissonBinomialUpper, regularizedGammaP } from './prob.ts'
 import { normalCdf } from './model.ts'
 
 export interface Flag {
@@ -18,10 +18,29 @@ export interface StatisticsResult {
   locationTrust: Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number; pValue: number }>
   /** Per witness device: this epoch's probit scores (sum, squares, count) for the decayed history. */
   rssiScores: Map<string, { sum: number; squares: number; count: number }>
+  /** Per device: this epoch's reciprocity tallies, for the history's evidence window. */
+  evidence: Map<string, EpochEvidence>
+  /** Link evidence to carry into the next epoch (carried links merged with this epoch's, then decayed). */
+  nextLinks: Map<string, Map<string, CarriedLink>>
 }
 
-/** History decay per epoch for the RSSI statistics (half-life one epoch). */
-export const rssiHistoryDecay = 0.5
+/** What the statistics read from the carried history besides per-device records. */
+export interface StatisticsContext {
+  epoch: number
+  /** Carried link evidence (history.links). */
+  links?: ReadonlyMap<string, ReadonlyMap<string, CarriedLink>>
+}
+
+/** Carried links lighter than this (in receptions, after decay) are dropped. */
+export const carriedLinkWeightMin = 0.1
+
+/** P(X >= k) for X ~ Poisson(mean). */
+export function poissonUpper(k: number, mean: number): number {
+  if (k <= 0) return 1
+  if (mean <= 0) return 0
+  return regularizedGammaP(k, mean)
+}
+
 /** Pair-level statistic: samples needed and the mean score above which a pair is implausible. */
 export const pairSamplesMin = 3
 export const pairScoreMax = 3
@@ -72,6 +91,7 @@ export function computeStatistics(
   devices: ReadonlyMap<string, DeviceRecord>,
   history: ReadonlyMap<string, DeviceHistory>,
   v: VerificationResult,
+  context: StatisticsContext = { epoch: 0 },
 ): StatisticsResult {
   const model = params.pathLoss
   const pMax = params.flagPValueMax
@@ -112,6 +132,54 @@ export function computeStatistics(
       else list.push({ tx, link })
     }
 
+  // Evidence across epochs: links heard in earlier epochs (decayed) join this epoch's for the location and
+  // co-location tests. A link's static shadowing is the same every epoch, so a link counts once however
+  // often it was heard (its gain is the weighted mean: fast fading averages out); links whose ends have
+  // re-asserted since are dropped.
+  const decay = params.linkEvidenceDecay
+  const evidenceLinks = new Map<string, Map<string, Link>>()
+  const nextLinks = new Map<string, Map<string, CarriedLink>>()
+  const carry = (tx: string, rx: string, c: CarriedLink): void => {
+    if (c.weight < carriedLinkWeightMin) return
+    let m = nextLinks.get(tx)
+    if (m === undefined) nextLinks.set(tx, (m = new Map()))
+    m.set(rx, c)
+  }
+  for (const [tx, out] of links) {
+    const merged = new Map<string, Link>()
+    evidenceLinks.set(tx, merged)
+    const txLocation = devices.get(tx)?.location
+    for (const [rx, l] of out) {
+      const rxLocation = devices.get(rx)?.location
+      const c = context.links?.get(tx)?.get(rx)
+      const isCurrent = c !== undefined && c.txLocation === txLocation && c.rxLocation === rxLocation
+      const weight = l.count + (isCurrent ? c.weight : 0)
+      const gainDb = (l.gainDb * l.count + (isCurrent ? c.gainSumDb : 0)) / weight
+      merged.set(rx, { rssiDbm: l.rssiDbm - l.gainDb + gainDb, gainDb, count: weight, frequencyHz: l.frequencyHz })
+      if (decay > 0 && txLocation !== undefined && rxLocation !== undefined)
+        carry(tx, rx, {
+          gainSumDb: gainDb * weight * decay,
+          weight: weight * decay,
+          budgetDbm: l.rssiDbm - l.gainDb,
+          frequencyHz: l.frequencyHz,
+          txLocation,
+          rxLocation,
+        })
+    }
+  }
+  for (const [tx, out] of context.links ?? []) {
+    const txLocation = devices.get(tx)?.location
+    if (txLocation === undefined) continue
+    for (const [rx, c] of out) {
+      if (links.get(tx)?.has(rx) === true || c.txLocation !== txLocation || c.rxLocation !== devices.get(rx)?.location) continue
+      let merged = evidenceLinks.get(tx)
+      if (merged === undefined) evidenceLinks.set(tx, (merged = new Map()))
+      const gainDb = c.gainSumDb / c.weight
+      merged.set(rx, { rssiDbm: c.budgetDbm + gainDb, gainDb, count: c.weight, frequencyHz: c.frequencyHz })
+      if (decay > 0) carry(tx, rx, { ...c, gainSumDb: c.gainSumDb * decay, weight: c.weight * decay })
+    }
+  }
+
   // A link seen both ways has one static shadowing: merge the directions so it counts once.
   const undirected = new Map<string, Map<string, { rssiDbm: number; budgetDbm: number; gainDb: number; frequencyHz: number }>>()
   const addUndirected = (a: string, b: string, link: Link): void => {
@@ -126,7 +194,7 @@ export function computeStatistics(
       prev.rssiDbm = prev.budgetDbm + prev.gainDb
     }
   }
-  for (const [tx, out] of links)
+  for (const [tx, out] of evidenceLinks)
     for (const [rx, link] of out) {
       addUndirected(tx, rx, link)
       addUndirected(rx, tx, link)
@@ -185,7 +253,10 @@ export function computeStatistics(
     silent: string
     q: number
     isMissed: boolean
+    /** RSSI of the reception that makes the event (the claimer hearing the silent one). */
+    forwardDbm: number
   }
+  const reciprocalTerms = new Map<string, Array<{ partner: string; z2: number }>>()
   const events: Event[] = []
   for (const [x, out] of links) {
     for (const [y, link] of out) {
@@ -196,7 +267,7 @@ export function computeStatistics(
       const back = links.get(y)?.get(x)
       const expectedDbm = link.gainDb + eirpY + rx.antennaGainDbi
       const q = Math.max(lossFloor, normalCdf((model.sensitivityDbm - expectedDbm) / fadingDiffDb))
-      events.push({ claimer: y, silent: x, q, isMissed: back === undefined })
+      events.push({ claimer: y, silent: x, q, isMissed: back === undefined, forwardDbm: link.rssiDbm })
       // Both directions must be heard for the pair to be seen: with equal link budgets that selection is
       // symmetric (the difference stays centred, only narrower: conservative); with unequal budgets the weaker
       // direction is truncated, so such pairs count only when both are clear of the sensitivity.
@@ -206,12 +277,21 @@ export function computeStatistics(
         x < y &&
         (budgetGapDb < 0.5 || Math.min(link.rssiDbm, back.rssiDbm) >= model.sensitivityDbm + fadingDiffDb)
       ) {
-        const z = (link.gainDb - back.gainDb) / fadingDiffDb
-        for (const id of [x, y]) {
+        // Each direction's gain is a mean over its receptions this epoch: fading variance f^2 / count.
+        const z = (link.gainDb - back.gainDb) / (model.fastFadingDb * Math.sqrt(1 / link.count + 1 / back.count))
+        for (const [id, partner] of [
+          [x, y],
+          [y, x],
+        ] as const) {
           const c = reciprocalChi.get(id) ?? { sum: 0, k: 0 }
           c.sum += z * z
           c.k++
           reciprocalChi.set(id, c)
+          if (z * z > evidenceOutlierChiSquare) {
+            const terms = reciprocalTerms.get(id)
+            if (terms === undefined) reciprocalTerms.set(id, [{ partner, z2: z * z }])
+            else terms.push({ partner, z2: z * z })
+          }
         }
       }
     }
@@ -229,7 +309,8 @@ export function computeStatistics(
     return out
   }
   const selective = new Set<string>()
-  for (const [id, t] of tally('silent', new Set())) {
+  const silentTallies = tally('silent', new Set())
+  for (const [id, t] of silentTallies) {
     // A listener that misses most of its neighbours, or more than chance allows even at a loose level,
     // is deaf or selective: its silence says nothing about the devices it did not hear.
     const p = poissonBinomialUpper(t.qs, t.misses)
@@ -244,7 +325,8 @@ export function computeStatistics(
       )
     }
   }
-  for (const [id, t] of tally('claimer', selective)) {
+  const claimerTallies = tally('claimer', selective)
+  for (const [id, t] of claimerTallies) {
     if (t.misses < params.reciprocityMissesMin) continue
     const p = poissonBinomialUpper(t.qs, t.misses)
     if (p < pMax)
@@ -255,6 +337,7 @@ export function computeStatistics(
         `${t.misses} of ${t.qs.length} devices it claims to hear, though listening, never heard it back (p=${p.toExponential(1)})`,
       )
   }
+  const evidence = crossEpochEvidence(params, context.epoch, history, events, reciprocalChi, reciprocalTerms, flags)
   for (const [id, c] of reciprocalChi) {
     const p = chiSquareUpper(c.sum, c.k)
     if (p < pMax)
@@ -286,11 +369,31 @@ export function computeStatistics(
     p.count += 1
     pairs.set(key, p)
   }
+  // Earlier epochs count through the carried links, once per link: a link's static shadowing is the same
+  // every epoch, so summing its score once per epoch would count one draw several times (the decayed
+  // per-device sums this replaced did, and flagged honest devices more often with every epoch).
+  const carriedScores = new Map<string, { sum: number; squares: number; count: number }>()
+  for (const [tx, out] of evidenceLinks) {
+    const from = locationOf(tx)
+    if (from === undefined || misplaced.has(tx)) continue
+    for (const [rx, l] of out) {
+      if (links.get(tx)?.has(rx) === true) continue
+      const at = locationOf(rx)
+      if (at === undefined || !rssiScores.has(rx)) continue
+      const budgetDbm = l.rssiDbm - l.gainDb
+      const score = rssiProbitScore(model, l.rssiDbm, budgetDbm - pathLossDb(model, distanceMeters(from, at), l.frequencyHz))
+      const c = carriedScores.get(rx) ?? { sum: 0, squares: 0, count: 0 }
+      c.sum += score
+      c.squares += score * score
+      c.count++
+      carriedScores.set(rx, c)
+    }
+  }
   for (const [id, s] of rssiScores) {
-    const h = history.get(id)
-    const sum = s.sum + (h?.rssiScoreSum ?? 0) * rssiHistoryDecay
-    const squares = s.squares + (h?.rssiScoreSquares ?? 0) * rssiHistoryDecay
-    const count = s.count + (h?.rssiScoreCount ?? 0) * rssiHistoryDecay
+    const c = carriedScores.get(id)
+    const sum = s.sum + (c?.sum ?? 0)
+    const squares = s.squares + (c?.squares ?? 0)
+    const count = s.count + (c?.count ?? 0)
     if (count < params.rssiSamplesMin) continue
     const z = sum / Math.sqrt(count)
     if (z > params.rssiZMax)
@@ -548,7 +651,202 @@ export function computeStatistics(
       )
   }
 
-  return { flags, locationTrust, rssiScores }
+  return { flags, locationTrust, rssiScores, evidence, nextLinks }
+}
+
+/** A reciprocity term above this chi-square (p about 0.05 on one degree of freedom) is kept with its partner's id. */
+export const evidenceOutlierChiSquare = 4
+/** Looser level at which a partner is blamed for a shared anomaly (as the per-epoch `selective` set). */
+export const evidenceBlamePValue = 0.01
+
+export interface ReciprocityEvent {
+  claimer: string
+  silent: string
+  q: number
+  isMissed: boolean
+  forwardDbm: number
+}
+
+/**
+ * This epoch's reciprocity tallies per device, and the cross-epoch tests over the evidence window.
+ *
+ * Soundness: fast fading is drawn afresh for every reception, so the epochs' terms are independent given
+ * the static shadowing. The chi-square sums over links and epochs add their degrees of freedom (exact);
+ * the miss counts are Poisson-binomial over the window's events, tested as Poisson with the summed mean
+ * (conservative: a Poisson-binomial is more concentrated than the Poisson of the same mean). Two things
+ * would break that for honest devices, and both are removed:
+ * - a cheating partner's anomaly lands on both ends of a link: a device drops the outlying terms and the
+ *   misses it shares with partners whose own window evidence is stronger than its own and significant at
+ *   `evidenceBlamePValue` (as the location test drops misplaced partners);
+ * - a weak reception is seen only with lucky fading, which biases the miss probability of the other
+ *   direction low; one lucky draw is absorbed by one epoch's threshold but would add up over epochs, so
+ *   the window counts only events whose reception is at least sqrt(2) x fading above the sensitivity.
+ * An honest device is tested once per epoch, so over the window its false-positive probability per test
+ * is at most evidenceEpochs x flagPValueMax (union bound).
+ */
+export function crossEpochEvidence(
+  params: CoverageParams,
+  epoch: number,
+  history: ReadonlyMap<string, DeviceHistory>,
+  events: readonly ReciprocityEvent[],
+  reciprocalChi: ReadonlyMap<string, { sum: number; k: number }>,
+  reciprocalTerms: ReadonlyMap<string, ReadonlyArray<{ partner: string; z2: number }>>,
+  flags: Map<string, Flag[]>,
+): Map<string, EpochEvidence> {
+  const model = params.pathLoss
+  const pMax = params.flagPValueMax
+  const marginDbm = model.sensitivityDbm + Math.SQRT2 * model.fastFadingDb
+  const evidence = new Map<string, EpochEvidence>()
+  const evidenceOf = (id: string): EpochEvidence => {
+    let e = evidence.get(id)
+    if (e === undefined) {
+      e = {
+        epoch,
+        reciprocalChiSquare: 0,
+        reciprocalLinks: 0,
+        reciprocalOutliers: [],
+        silentLinks: 0,
+        silentMissExpected: 0,
+        silentMissed: [],
+        claimedLinks: 0,
+        claimedMissExpected: 0,
+        claimedMissed: [],
+      }
+      evidence.set(id, e)
+    }
+    return e
+  }
+  for (const ev of events) {
+    if (ev.forwardDbm < marginDbm) continue
+    const silent = evidenceOf(ev.silent)
+    silent.silentLinks++
+    silent.silentMissExpected += ev.q
+    if (ev.isMissed) silent.silentMissed.push({ partner: ev.claimer, q: ev.q })
+    const claimed = evidenceOf(ev.claimer)
+    claimed.claimedLinks++
+    claimed.claimedMissExpected += ev.q
+    if (ev.isMissed) claimed.claimedMissed.push({ partner: ev.silent, q: ev.q })
+  }
+  for (const [id, c] of reciprocalChi) {
+    const e = evidenceOf(id)
+    e.reciprocalChiSquare = c.sum
+    e.reciprocalLinks = c.k
+    e.reciprocalOutliers = [...(reciprocalTerms.get(id) ?? [])]
+  }
+  if (params.evidenceEpochs <= 1) return evidence
+
+  // The window of every device with evidence: earlier epochs' tallies (from the history) and this one's.
+  const windows = new Map<string, EpochEvidence[]>()
+  const windowOf = (id: string): EpochEvidence[] => {
+    let w = windows.get(id)
+    if (w === undefined) {
+      w = (history.get(id)?.evidence ?? []).filter((e) => e.epoch < epoch && e.epoch > epoch - params.evidenceEpochs)
+      const now = evidence.get(id)
+      if (now !== undefined) w = [...w, now]
+      windows.set(id, w)
+    }
+    return w
+  }
+  const sum = (w: readonly EpochEvidence[], f: (e: EpochEvidence) => number): number => w.reduce((a, e) => a + f(e), 0)
+  const raw = new Map<string, { silent: number; claimed: number; chi: number }>()
+  const rawOf = (id: string): { silent: number; claimed: number; chi: number } => {
+    let r = raw.get(id)
+    if (r === undefined) {
+      const w = windowOf(id)
+      const k = sum(w, (e) => e.reciprocalLinks)
+      r = {
+        silent: poissonUpper(
+          sum(w, (e) => e.silentMissed.length),
+          sum(w, (e) => e.silentMissExpected),
+        ),
+        claimed: poissonUpper(
+          sum(w, (e) => e.claimedMissed.length),
+          sum(w, (e) => e.claimedMissExpected),
+        ),
+        chi:
+          k === 0
+            ? 1
+            : chiSquareUpper(
+                sum(w, (e) => e.reciprocalChiSquare),
+                k,
+              ),
+      }
+      raw.set(id, r)
+    }
+    return r
+  }
+  const isBlamed = (partner: string, role: 'silent' | 'claimed' | 'chi', own: number): boolean => {
+    const p = rawOf(partner)[role]
+    return p < evidenceBlamePValue && p < own
+  }
+  for (const id of evidence.keys()) {
+    const w = windowOf(id)
+    if (w.length < 2) continue
+    const mine = rawOf(id)
+    const epochs = w.length
+    let misses = 0
+    let expected = 0
+    let links = 0
+    for (const e of w) {
+      links += e.silentLinks
+      expected += e.silentMissExpected
+      for (const m of e.silentMissed)
+        if (isBlamed(m.partner, 'claimed', mine.silent)) expected -= m.q
+        else misses++
+    }
+    if (misses >= params.reciprocityMissesMin) {
+      const p = poissonUpper(misses, expected)
+      if (p < pMax)
+        addFlag(
+          flags,
+          id,
+          'selective_witness',
+          `over ${epochs} epochs did not report ${misses} of ${links} neighbours that heard it (p=${p.toExponential(1)})`,
+        )
+    }
+    misses = 0
+    expected = 0
+    links = 0
+    for (const e of w) {
+      links += e.claimedLinks
+      expected += e.claimedMissExpected
+      for (const m of e.claimedMissed)
+        if (isBlamed(m.partner, 'silent', mine.claimed)) expected -= m.q
+        else misses++
+    }
+    if (misses >= params.reciprocityMissesMin) {
+      const p = poissonUpper(misses, expected)
+      if (p < pMax)
+        addFlag(
+          flags,
+          id,
+          'reception_unreciprocated',
+          `over ${epochs} epochs ${misses} of ${links} devices it claims to hear never heard it back (p=${p.toExponential(1)})`,
+        )
+    }
+    let chi = 0
+    let k = 0
+    for (const e of w) {
+      chi += e.reciprocalChiSquare
+      k += e.reciprocalLinks
+      for (const o of e.reciprocalOutliers)
+        if (isBlamed(o.partner, 'chi', mine.chi)) {
+          chi -= o.z2
+          k--
+        }
+    }
+    if (k > 0) {
+      const p = chiSquareUpper(Math.max(0, chi), k)
+      if (p < pMax)
+        addFlag(
+          flags,
+          id,
+          'rssi_not_reciprocal',
+          `over ${epochs} epochs link RSSI differs between the two directions beyond fading (chi2 ${chi.toFixed(0)} on ${k}, p=${p.toExponential(1)})`,
+        )
+    }
+  }
+  return evidence
 }
 
 /**

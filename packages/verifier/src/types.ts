@@ -119,20 +119,63 @@ export interface DeviceHistory {
   /** Consecutive epochs without a flag (automatic escrow re-check). */
   cleanEpochs: number
   escrow: EscrowEntry[]
-  /** Decayed sums of RSSI probit scores as a witness. */
+  /** This epoch's RSSI probit scores as a witness (sum, squares, count); earlier epochs count through carried links. */
   rssiScoreSum: number
   rssiScoreSquares: number
   rssiScoreCount: number
+  /** Statistical tallies of the last `evidenceEpochs` epochs with evidence (oldest first). */
+  evidence?: EpochEvidence[]
+}
+
+/**
+ * One epoch's statistical tallies of a device, carried so that evidence accumulates across epochs. Each
+ * tally is a sum over independent terms under the honest model (fast fading is drawn afresh for every
+ * reception), so the window's sums keep their distributions: chi-square sums add their degrees of freedom,
+ * miss counts stay Poisson-binomial (tested as Poisson of the summed mean: conservative).
+ */
+export interface EpochEvidence {
+  epoch: number
+  /** Reciprocity: sum of squared direction differences in fading units, and the number of links (degrees of freedom). */
+  reciprocalChiSquare: number
+  reciprocalLinks: number
+  /** The terms above `evidenceOutlierChiSquare`, with the partner (included in the sum). */
+  reciprocalOutliers: Array<{ partner: string; z2: number }>
+  /** As a listener: links whose partner heard it; summed miss probabilities; the links it missed. */
+  silentLinks: number
+  silentMissExpected: number
+  silentMissed: Array<{ partner: string; q: number }>
+  /** As a claimer: links it claims to hear whose partner was listening; summed miss probabilities; links never heard back. */
+  claimedLinks: number
+  claimedMissExpected: number
+  claimedMissed: Array<{ partner: string; q: number }>
+}
+
+/**
+ * A directed link's radio evidence carried across epochs (decayed weights), for the location and
+ * co-location tests: more epochs hear more of a device's weak links, and average out fast fading.
+ */
+export interface CarriedLink {
+  /** Weighted sum of path gains (dB) and the weight (receptions, decayed by `linkEvidenceDecay` per epoch). */
+  gainSumDb: number
+  weight: number
+  /** Link budget (EIRP + receive gain), dB, and frequency of the last reception. */
+  budgetDbm: number
+  frequencyHz: number
+  /** Asserted cells of both ends when heard: evidence is dropped when either end re-asserts elsewhere. */
+  txLocation: string
+  rxLocation: string
 }
 
 export interface CoverageHistory {
   /** Last epoch applied, -1 before the first. */
   epoch: number
   devices: Map<string, DeviceHistory>
+  /** Carried radio evidence: transmitter -> receiver -> link. Absent in histories from before it existed. */
+  links?: Map<string, Map<string, CarriedLink>>
 }
 
 export function emptyHistory(): CoverageHistory {
-  return { epoch: -1, devices: new Map() }
+  return { epoch: -1, devices: new Map(), links: new Map() }
 }
 
 export interface Denylist {

@@ -3,13 +3,13 @@ import { verifyDeviceSignature } from '@terrane/attestation'
 import {
   beaconPayload,
   decodeReportBody,
-  reportSigningBytes,
   type BeaconBody,
   type DeviceReport,
   type SignedDeviceReport,
   type WitnessBody,
 } from '@terrane/reports'
 import { hashDraw } from './rng.ts'
+import { decodeWitnessBody, signingBytes as fastSigningBytes } from './fast.ts'
 import { cellCentre, distanceMeters, isLocationCell, res11GridDistance } from './geo.ts'
 import { freeSpaceRssiMaxDbm } from './model.ts'
 import { scheduleChallenges, type ChallengeSchedule, type ChallengeSlot } from './challenges.ts'
@@ -115,7 +115,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
   // Pass 1: envelope rules shared by every kind, then beacon pre-checks.
   for (const signed of sorted) {
     const report = signed.report
-    const signingBytes = reportSigningBytes(params.chainId, report)
+    const signingBytes = fastSigningBytes(params.chainId, report)
     const parsed: Parsed = { signed, report, reportId: sha256(signingBytes) }
     const device = devices.get(report.deviceId)
     if (device === undefined) {
@@ -139,7 +139,10 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
     }
     let body: BeaconBody | WitnessBody
     try {
-      body = decodeReportBody(report as DeviceReport & { kind: 'beacon' | 'witness' })
+      body =
+        report.kind === 'witness'
+          ? decodeWitnessBody(report as DeviceReport & { kind: 'witness' })
+          : decodeReportBody(report as DeviceReport & { kind: 'beacon' })
     } catch {
       reject(parsed, 'malformed_body')
       continue
@@ -170,7 +173,13 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
       reject(parsed, 'not_challenged')
       continue
     }
-    if (!bytesEqual(beacon.payload, beaconPayload(beacon.entropy, report.deviceId, beacon.payload.length))) {
+    // With local entropy the payload is unknowable before the beacon is heard; a verifier that requires it
+    // refuses beacons whose payload follows from public data alone.
+    if (
+      (params.localEntropyRequired && beacon.localEntropy === undefined) ||
+      beacon.payload.length === 0 || // beaconPayload refuses length 0: an empty payload must not throw here
+      !bytesEqual(beacon.payload, beaconPayload(beacon.entropy, report.deviceId, beacon.payload.length, beacon.localEntropy))
+    ) {
       reject(parsed, 'payload_mismatch')
       continue
     }
@@ -276,7 +285,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
       fail('rssi_above_free_space', beacon)
       continue
     }
-    const dupKey = `${Buffer.from(beacon.reportId).toString('hex')}:${witnessId}`
+    const dupKey = `${Buffer.from(beacon.reportId.buffer, beacon.reportId.byteOffset, 32).toString('latin1')}:${witnessId}`
     if (seen.has(dupKey)) {
       fail('duplicate', beacon)
       continue

@@ -1,6 +1,14 @@
 import { latLngToCell } from 'h3-js'
 import { sha256 } from '@terrane/codec'
-import { beaconPayload, beaconPayloadHash, makeReport, signReport, type SignedDeviceReport, type WitnessBody } from '@terrane/reports'
+import {
+  beaconPayload,
+  beaconPayloadHash,
+  makeReport,
+  signReport,
+  type BeaconBody,
+  type SignedDeviceReport,
+  type WitnessBody,
+} from '@terrane/reports'
 import { deviceKeyFromSeed, type TestDeviceKey } from '@terrane/reports/testing'
 import {
   coverageParams,
@@ -46,20 +54,19 @@ export const beaconTimeMs = startMs + 60_000
 
 export function beacon(
   d: Dev,
-  overrides: { timeMs?: number; entropy?: Uint8Array; payload?: Uint8Array; epoch?: number } = {},
+  overrides: { timeMs?: number; entropy?: Uint8Array; payload?: Uint8Array; epoch?: number; localEntropy?: Uint8Array } = {},
 ): SignedDeviceReport {
   const e = overrides.entropy ?? entropy
-  const report = makeReport(
-    { deviceId: d.key.deviceId, seq: ++d.seq, timeMs: overrides.timeMs ?? beaconTimeMs, kind: 'beacon' },
-    {
-      epoch: overrides.epoch ?? 1,
-      entropy: e,
-      payload: overrides.payload ?? beaconPayload(e, d.key.deviceId),
-      frequencyHz: 868_100_000,
-      txPowerDbm: 14,
-      antennaGainDbi: 3,
-    },
-  )
+  const body: BeaconBody = {
+    epoch: overrides.epoch ?? 1,
+    entropy: e,
+    payload: overrides.payload ?? beaconPayload(e, d.key.deviceId, 52, overrides.localEntropy),
+    frequencyHz: 868_100_000,
+    txPowerDbm: 14,
+    antennaGainDbi: 3,
+  }
+  if (overrides.localEntropy !== undefined) body.localEntropy = overrides.localEntropy
+  const report = makeReport({ deviceId: d.key.deviceId, seq: ++d.seq, timeMs: overrides.timeMs ?? beaconTimeMs, kind: 'beacon' }, body)
   return signReport(params.chainId, report, d.key.sign)
 }
 

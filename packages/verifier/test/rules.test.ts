@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sha256 } from '@terrane/codec'
-import { verifyReports, type Verdict } from '../src/index.ts'
+import { beaconPayload, beaconPayloadHash } from '@terrane/reports'
+import { coverageParams, verifyReports, type Verdict } from '../src/index.ts'
 import { beacon, device, inputs, witness, warm, entropy, beaconTimeMs, params, type Dev } from './helpers.ts'
 
 // A beaconer B at the origin and witnesses 2-3 km away (about -110 dBm expected at 14 dBm EIRP+3).
@@ -148,6 +149,45 @@ test('beacon rules: not challenged, stale entropy, payload mismatch, duplicate, 
     if (e) e.lastSeq = r.report.seq
     return { reports: [r, witness(s.w, s.b)], extra: { history: h } }
   })
+})
+
+test('local entropy: a required beacon without it is payload_mismatch; witnesses must name the payload mixed with it', () => {
+  const strict = coverageParams({ ...params, localEntropyRequired: true })
+  const local = sha256(Uint8Array.of(7, 7, 7))
+  const reasonsOf = (v: ReturnType<typeof verifyReports>, d: Dev, kind: string): Array<string | undefined> =>
+    verdictOf(v.verdicts, d.key.deviceId, kind).map((x) => x.reason ?? x.status)
+  // Required but absent: the payload follows from public data alone.
+  let s = scene()
+  let v = verifyReports(inputs(s.devs, [beacon(s.b), witness(s.w, s.b)], { params: strict }))
+  assert.deepEqual(reasonsOf(v, s.b, 'beacon'), ['payload_mismatch'])
+  // Present: the beacon passes; a witness naming the payload it heard passes, one naming the payload
+  // predictable from the public entropy (what a forger who did not hear it would compute) does not.
+  s = scene()
+  const heard = beaconPayloadHash(beaconPayload(entropy, s.b.key.deviceId, 52, local))
+  v = verifyReports(
+    inputs(s.devs, [beacon(s.b, { localEntropy: local }), witness(s.w, s.b), witness(s.w2, s.b, { beaconPayloadHash: heard })], {
+      params: strict,
+    }),
+  )
+  assert.deepEqual(reasonsOf(v, s.b, 'beacon'), ['valid'])
+  assert.deepEqual(reasonsOf(v, s.w, 'witness'), ['payload_mismatch'])
+  assert.deepEqual(reasonsOf(v, s.w2, 'witness'), ['selected'])
+  // A payload that is not the one derived from both entropies is refused.
+  s = scene()
+  v = verifyReports(
+    inputs(s.devs, [beacon(s.b, { localEntropy: local, payload: beaconPayload(entropy, s.b.key.deviceId) }), witness(s.w, s.b)], {
+      params: strict,
+    }),
+  )
+  assert.deepEqual(reasonsOf(v, s.b, 'beacon'), ['payload_mismatch'])
+  // Not required (the default, for agents that do not send it yet): the remote-only payload passes.
+  s = scene()
+  v = verifyReports(inputs(s.devs, [beacon(s.b), witness(s.w, s.b)]))
+  assert.deepEqual(reasonsOf(v, s.b, 'beacon'), ['valid'])
+  // An empty payload is refused with a reason, never thrown.
+  s = scene()
+  v = verifyReports(inputs(s.devs, [beacon(s.b, { payload: new Uint8Array(0) }), witness(s.w, s.b)]))
+  assert.deepEqual(reasonsOf(v, s.b, 'beacon'), ['payload_mismatch'])
 })
 
 test('at most 14 witnesses per beacon, chosen by block entropy whatever the arrival order', () => {

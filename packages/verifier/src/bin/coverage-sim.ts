@@ -11,6 +11,9 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     'adversary-share': { type: 'string', default: '0.1' },
     adversaries: { type: 'string', default: adversaryKinds.join(',') },
+    epochs: { type: 'string', default: '1' },
+    'remote-entropy-only': { type: 'boolean', default: false },
+    'forger-relay': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 })
@@ -26,11 +29,29 @@ const sim = runCoverageSim({
   seed: values.seed,
   adversaryShare: Number(values['adversary-share']),
   adversaries,
+  epochs: Number(values.epochs),
+  localEntropy: !values['remote-entropy-only'],
+  forgerRelay: values['forger-relay'],
 })
 const seconds = (performance.now() - started) / 1000
-if (values.json) console.log(JSON.stringify({ seed: values.seed, devices: Number(values.devices), rows: sim.rows, seconds }, null, 2))
+if (values.json)
+  console.log(
+    JSON.stringify(
+      {
+        seed: values.seed,
+        devices: Number(values.devices),
+        rows: sim.rows,
+        epochs: sim.epochs.map((e) => ({ epoch: e.epoch, rows: e.rows })),
+        seconds,
+      },
+      null,
+      2,
+    ),
+  )
 else {
-  console.log(`terrane sim coverage --devices ${values.devices} --seed ${values.seed} --adversary-share ${values['adversary-share']}`)
+  console.log(
+    `terrane sim coverage --devices ${values.devices} --seed ${values.seed} --adversary-share ${values['adversary-share']} --epochs ${values.epochs}${values['remote-entropy-only'] ? ' --remote-entropy-only' : ''}${values['forger-relay'] ? ' --forger-relay' : ''}`,
+  )
   for (const line of formatSimTable(sim)) console.log(line)
   console.log(`Digest ${Buffer.from(sim.result.digest.hash).toString('hex')}; ${seconds.toFixed(1)} s.`)
 }

@@ -1,4 +1,13 @@
-export { runCoverageSim, formatSimTable, cheatingReasons, type CoverageSimInit, type CoverageSimResult, type KindRow } from './run.ts'
+export {
+  runCoverageSim,
+  formatSimTable,
+  honestFlagBreakdown,
+  cheatingReasons,
+  type CoverageSimInit,
+  type CoverageSimResult,
+  type KindRow,
+  type SimEpochSummary,
+} from './run.ts'
 export {
   buildWorld,
   simulateEpoch,

@@ -8,6 +8,12 @@ export interface CoverageSimInit {
   adversaryShare?: number
   adversaries?: readonly AdversaryKind[]
   params?: Partial<CoverageParams>
+  /** Epochs simulated in a row (new challenge entropy and fast fading each; same shadowing and hardware). @default 1 */
+  epochs?: number
+  /** See WorldInit.localEntropy. @default true */
+  localEntropy?: boolean
+  /** See WorldInit.forgerRelay. @default false */
+  forgerRelay?: boolean
 }
 
 export interface KindRow {
@@ -27,10 +33,20 @@ export interface KindRow {
   fairShare: number
 }
 
+export interface SimEpochSummary {
+  epoch: number
+  /** Detection in this epoch; shares of this epoch's pool. */
+  rows: KindRow[]
+  digestHash: Uint8Array
+}
+
 export interface CoverageSimResult {
   world: World
+  /** The last epoch's result. */
   result: EpochResult
+  /** Detection in the last epoch; shares of the pools of all epochs together. */
   rows: KindRow[]
+  epochs: SimEpochSummary[]
   reports: number
   witnessReports: number
 }
@@ -49,24 +65,51 @@ export const cheatingReasons = new Set([
   'not_reciprocal',
 ])
 
-/** Builds a world, simulates one epoch of radio, runs the real verifier and reward code, and measures it. */
+/**
+ * Builds a world, simulates `epochs` epochs of radio (fresh entropy and fast fading each, the same static
+ * shadowing and hardware), runs the real verifier and reward code on each with the carried history, and
+ * measures detection per epoch and at the end.
+ */
 export function runCoverageSim(init: CoverageSimInit): CoverageSimResult {
   const worldInit: Parameters<typeof buildWorld>[0] = { devices: init.devices, seed: init.seed }
   if (init.adversaryShare !== undefined) worldInit.adversaryShare = init.adversaryShare
   if (init.adversaries !== undefined) worldInit.adversaries = init.adversaries
   if (init.params !== undefined) worldInit.params = init.params
+  if (init.localEntropy !== undefined) worldInit.localEntropy = init.localEntropy
+  if (init.forgerRelay !== undefined) worldInit.forgerRelay = init.forgerRelay
   const world = buildWorld(worldInit)
-  const startMs = 1_767_225_600_000 // 2026-01-01T00:00:00Z
-  const epoch = 1
-  const sim = simulateEpoch(world, epoch, startMs)
-  const result = runEpoch({
-    epoch,
-    params: world.params,
-    devices: world.devices.map((d) => d.record),
-    slots: sim.slots,
-    reports: sim.reports,
-    history: warmHistory(world, startMs),
-  })
+  const epochCount = init.epochs ?? 1
+  if (!Number.isInteger(epochCount) || epochCount < 1) throw new RangeError(`epochs must be a positive integer, got ${epochCount}`)
+  const firstStartMs = 1_767_225_600_000 // 2026-01-01T00:00:00Z
+  let history = warmHistory(world, firstStartMs)
+  const results: EpochResult[] = []
+  const epochs: SimEpochSummary[] = []
+  let reports = 0
+  let witnessReports = 0
+  for (let epoch = 1; epoch <= epochCount; epoch++) {
+    const startMs = firstStartMs + (epoch - 1) * world.params.epochMs
+    const sim = simulateEpoch(world, epoch, startMs)
+    const result = runEpoch({
+      epoch,
+      params: world.params,
+      devices: world.devices.map((d) => d.record),
+      slots: sim.slots,
+      reports: sim.reports,
+      history,
+    })
+    history = result.nextHistory
+    results.push(result)
+    reports += sim.reports.length
+    witnessReports += sim.reports.filter((r) => r.report.kind === 'witness').length
+    epochs.push({ epoch, rows: measureRows(world, [result]), digestHash: result.digest.hash })
+  }
+  const result = results[results.length - 1] as EpochResult
+  return { world, result, rows: measureRows(world, results), epochs, reports, witnessReports }
+}
+
+/** Detection in the last of `results`; paid and earned shares of all their pools together. */
+function measureRows(world: World, results: readonly EpochResult[]): KindRow[] {
+  const result = results[results.length - 1] as EpochResult
   const cheated = new Map<string, { any: boolean; all: boolean; count: number }>()
   for (const v of result.verdicts) {
     const c = cheated.get(v.deviceId) ?? { any: false, all: true, count: 0 }
@@ -76,7 +119,16 @@ export function runCoverageSim(init: CoverageSimInit): CoverageSimResult {
     c.count++
     cheated.set(v.deviceId, c)
   }
-  const pool = result.digest.poolMicro
+  const paidBy = new Map<string, bigint>()
+  const earnedBy = new Map<string, bigint>()
+  let pool = 0n
+  for (const r of results) {
+    pool += r.digest.poolMicro
+    for (const p of r.payouts) {
+      paidBy.set(p.deviceId, (paidBy.get(p.deviceId) ?? 0n) + p.paidMicro)
+      earnedBy.set(p.deviceId, (earnedBy.get(p.deviceId) ?? 0n) + p.earnedMicro)
+    }
+  }
   const kinds: DeviceKind[] = ['honest', ...adversaryKinds]
   const rows: KindRow[] = []
   for (const kind of kinds) {
@@ -97,8 +149,8 @@ export function runCoverageSim(init: CoverageSimInit): CoverageSimResult {
         (c !== undefined && c.count > 0 && c.all)
       if (isDetected) detected++
       if (c?.any === true) wronglyRejected++
-      paid += e?.payout?.paidMicro ?? 0n
-      earned += e?.payout?.earnedMicro ?? 0n
+      paid += paidBy.get(d.record.deviceId) ?? 0n
+      earned += earnedBy.get(d.record.deviceId) ?? 0n
     }
     const share = (x: bigint): number => (pool === 0n ? 0 : Number((x * 1_000_000n) / pool) / 1_000_000)
     rows.push({
@@ -112,8 +164,17 @@ export function runCoverageSim(init: CoverageSimInit): CoverageSimResult {
       fairShare: members.length / world.devices.length,
     })
   }
-  const witnessReports = sim.reports.filter((r) => r.report.kind === 'witness').length
-  return { world, result, rows, reports: sim.reports.length, witnessReports }
+  return rows
+}
+
+/** Honest devices flagged, by flag kind, in the last epoch (a false-positive breakdown). */
+export function honestFlagBreakdown(sim: CoverageSimResult): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const d of sim.world.devices) {
+    if (d.kind !== 'honest') continue
+    for (const f of sim.result.explanations.get(d.record.deviceId)?.flags ?? []) out.set(f.kind, (out.get(f.kind) ?? 0) + 1)
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)))
 }
 
 /** The result table as text (the README's table comes from this). */
@@ -140,5 +201,29 @@ export function formatSimTable(sim: CoverageSimResult): string[] {
       `All attackers: ${(attackerFair * 100).toFixed(1)}% of devices, paid ${(attackerPaid * 100).toFixed(2)}% of the pool: ${(attackerPaid / attackerFair).toFixed(2)}x their fair share.`,
     )
   lines.push(`Reports: ${sim.reports} (${sim.witnessReports} witness reports), all signed and verified.`)
+  const breakdown = [...honestFlagBreakdown(sim)].map(([k, n]) => `${k} ${n}`).join(', ')
+  lines.push(`Honest flags in the last epoch, by kind: ${breakdown === '' ? 'none' : breakdown}.`)
+  if (sim.epochs.length > 1) {
+    const kinds = sim.rows.map((r) => r.kind)
+    lines.push(
+      '',
+      `Detection per epoch (honest: false positives; others: recall), evidence carried in the history:`,
+      '',
+      `| epoch | ${kinds.join(' | ')} | attackers paid / fair |`,
+      `|---|${kinds.map(() => '---|').join('')}---|`,
+    )
+    for (const e of sim.epochs) {
+      const att = e.rows.filter((r) => r.kind !== 'honest')
+      const ratio = att.reduce((a, r) => a + r.paidShare, 0) / att.reduce((a, r) => a + r.fairShare, 0)
+      lines.push(
+        `| ${e.epoch} | ${kinds
+          .map((k) => {
+            const r = e.rows.find((x) => x.kind === k)
+            return r === undefined ? '' : `${(r.detectedShare * 100).toFixed(1)}%`
+          })
+          .join(' | ')} | ${ratio.toFixed(2)} |`,
+      )
+    }
+  }
   return lines
 }

@@ -50,10 +50,21 @@ export interface WorldInit {
   /** Adversary kinds mixed in (equal shares). @default all */
   adversaries?: readonly AdversaryKind[]
   params?: Partial<CoverageParams>
+  /**
+   * Beaconers mix signed local entropy into their payload, and the verifier requires it. @default true
+   */
+  localEntropy?: boolean
+  /**
+   * RSSI forgers have a relay: an accomplice within range of every beaconer they claim, which hears the
+   * beacon and passes the payload on in time. Without local entropy no relay is needed. @default false
+   */
+  forgerRelay?: boolean
 }
 
 export interface World {
   params: CoverageParams
+  localEntropy: boolean
+  forgerRelay: boolean
   devices: SimDevice[]
   rng: SeededRng
   /** Static shadowing, dB: a reciprocal field over both link ends, correlated over `shadowCorrelationMeters`. */
@@ -82,7 +93,8 @@ function offset(origin: LatLng, distanceM: number, bearing: number): LatLng {
 /** Places honest devices and adversaries on real geography, with keys from the seed. */
 export function buildWorld(init: WorldInit): World {
   const rng = new SeededRng(init.seed)
-  const params = coverageParams({ slotsPerEpoch: 1, challengePpm: 1_000_000, ...init.params })
+  const localEntropy = init.localEntropy ?? true
+  const params = coverageParams({ slotsPerEpoch: 1, challengePpm: 1_000_000, localEntropyRequired: localEntropy, ...init.params })
   const scale = Math.sqrt(init.devices / 10_000)
   const adversaryShare = init.adversaryShare ?? 0.1
   const kinds = init.adversaries ?? adversaryKinds
@@ -177,6 +189,8 @@ export function buildWorld(init: WorldInit): World {
   })
   return {
     params,
+    localEntropy,
+    forgerRelay: init.forgerRelay ?? false,
     devices,
     rng,
     staticShadowSigmaDb: 5.6,
@@ -334,17 +348,21 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
   for (const b of devices) {
     if (b.kind === 'witness_only') continue // never answers challenges
     const timeMs = startMs + 60_000 + rng.int(params.epochMs - 120_000)
-    const payload = beaconPayload(entropy, b.record.deviceId)
+    // Local entropy: drawn by the beaconer when it transmits (here from the seeded RNG).
+    const local = world.localEntropy ? sha256(new TextEncoder().encode(`sim-local:${epoch}:${b.index}:${rng.nextUint32()}`)) : undefined
+    const payload = beaconPayload(entropy, b.record.deviceId, 52, local)
     const heardBy = new Set<SimDevice>()
     beacons.set(b, { timeMs, payload, heardBy })
-    sign(b, 'beacon', timeMs, {
+    const body: Record<string, unknown> = {
       epoch,
       entropy,
       payload,
       frequencyHz: b.frequencyHz,
       txPowerDbm: b.txPowerDbm,
       antennaGainDbi: b.antennaGainDbi,
-    } as never)
+    }
+    if (local !== undefined) body.localEntropy = local
+    sign(b, 'beacon', timeMs, body as never)
     for (let dx = -1; dx <= 1; dx++)
       for (let dy = -1; dy <= 1; dy++)
         for (const w of buckets.get(keyOf(b.physical, dx, dy)) ?? []) {
@@ -371,11 +389,12 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       }
     }
   }
-  // RSSI forgers claim beacons they did not hear (an accomplice relays the payload in time), from
-  // beaconers just beyond their reach, with an RSSI drawn from the model at the asserted distance
-  // conditioned on being decodable: each claim, alone, looks like an honest reception.
+  // RSSI forgers claim beacons they did not hear, from beaconers just beyond their reach, with an RSSI
+  // drawn from the model at the asserted distance conditioned on being decodable: each claim, alone, looks
+  // like an honest reception. They need the payload within the witness delay: without local entropy it
+  // follows from public data; with it, only a relay (an accomplice that heard the beacon) can supply it.
   for (const w of devices) {
-    if (w.kind !== 'rssi_forger') continue
+    if (w.kind !== 'rssi_forger' || (world.localEntropy && !world.forgerRelay)) continue
     const candidates: Array<{ b: SimDevice; d: number }> = []
     for (let dx = -1; dx <= 1; dx++)
       for (let dy = -1; dy <= 1; dy++)
