@@ -1,4 +1,4 @@
-import { encode, t } from '@terrane/codec'
+import { encode, t, type Infer } from '@terrane/codec'
 import { accountIdOfPublicKey, signInDomain, verifyInDomain, type Signer } from '@terrane/crypto'
 import { ChainError, type BlockContext, type ChainModule, type Msg, type TxContext } from '@terrane/chain'
 import { AgreementError } from './errors.ts'
@@ -10,6 +10,7 @@ import {
   defaultAgreementsParams,
   figuresRecordSchema,
   proberSchema,
+  slaTermsSchema,
   type Agreement,
   type AgreementsParams,
   type AgreementState,
@@ -25,7 +26,58 @@ import {
 const u64Max = (1n << 64n) - 1n
 /** Buckets of the active-agreement index: ids are spread by id % indexBucketCount. */
 export const indexBucketCount = 256
-const bucketSchema = t.struct({ ids: t.array(t.uint()) })
+/**
+ * An index bucket lists its active agreements with the terms settlement needs (copied from the
+ * immutable terms at accept), so an epoch boundary reads one bucket per ~40 agreements instead of
+ * every agreement's terms record.
+ */
+const bucketSchema = t.struct({
+  entries: t.array(
+    t.struct({
+      id: t.uint(),
+      customer: t.bytes({ length: 20 }),
+      provider: t.bytes({ length: 20 }),
+      pricePerEpochMicro: t.u64(),
+      terms: slaTermsSchema,
+      penaltyBps: t.uint({ max: 10_000 }),
+      breachesMax: t.uint(),
+      bondInitialMicro: t.u64(),
+    }),
+  ),
+})
+type BucketEntry = Infer<typeof bucketSchema>['entries'][number]
+
+/** Keys and texts settlement derives from a bucket entry. */
+interface EntryKeys {
+  idText: string
+  stateKey: string
+  figuresKeyPrefix: string
+  customerKey: string
+  providerKey: string
+}
+
+/**
+ * A memo of pure functions of bucket entries. Decoded entries stay the same objects in the chain's
+ * read cache from one epoch to the next, so the keys are built once per entry, not once per epoch.
+ * Only derived from an entry's own fields: it cannot change any result.
+ */
+const entryKeysMemo = new WeakMap<BucketEntry, EntryKeys>()
+
+function entryKeysOf(e: BucketEntry): EntryKeys {
+  let k = entryKeysMemo.get(e)
+  if (k === undefined) {
+    const idKey = u64Key(e.id)
+    k = {
+      idText: String(e.id),
+      stateKey: 'a/' + idKey,
+      figuresKeyPrefix: 'f/' + idKey,
+      customerKey: latin1(e.customer),
+      providerKey: latin1(e.provider),
+    }
+    entryKeysMemo.set(e, k)
+  }
+  return k
+}
 /** The next agreement id (ids are 1, 2, 3, ... in opening order). */
 export const seqSchema = t.struct({ next: t.uint() })
 /** Value of a party-index entry: the key says everything. */
@@ -120,10 +172,22 @@ export function meetsTerms(f: Figures, terms: SlaTerms): boolean {
 
 /** Median per criterion (lower median) over the probers' submissions. */
 export function medianFigures(record: FiguresRecord): Figures {
-  const n = record.submissions.length
-  const mid = (n - 1) >> 1
-  const pick = (f: (s: Figures) => number) => record.submissions.map(f).sort((a, b) => a - b)[mid] as number
-  return { uptimeBps: pick((s) => s.uptimeBps), latencyP95Ms: pick((s) => s.latencyP95Ms), bandwidthKbps: pick((s) => s.bandwidthKbps) }
+  const subs = record.submissions
+  const mid = (subs.length - 1) >> 1
+  const uptime: number[] = []
+  const latency: number[] = []
+  const bandwidth: number[] = []
+  for (const s of subs) {
+    uptime.push(s.uptimeBps)
+    latency.push(s.latencyP95Ms)
+    bandwidth.push(s.bandwidthKbps)
+  }
+  const ascending = (a: number, b: number): number => a - b
+  return {
+    uptimeBps: uptime.sort(ascending)[mid] as number,
+    latencyP95Ms: latency.sort(ascending)[mid] as number,
+    bandwidthKbps: bandwidth.sort(ascending)[mid] as number,
+  }
 }
 
 export interface AgreementsModuleInit {
@@ -179,10 +243,20 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     ctx.store.set(agreementStateSchema, agreementKeys.state(a.id), state)
   }
 
-  function indexAdd(ctx: BlockContext, id: number): void {
-    const k = agreementKeys.bucket(id)
-    const b = ctx.store.get(bucketSchema, k)?.ids ?? []
-    ctx.store.set(bucketSchema, k, { ids: [...b, id] })
+  function indexAdd(ctx: BlockContext, a: AgreementTerms): void {
+    const k = agreementKeys.bucket(a.id)
+    const entries = ctx.store.get(bucketSchema, k)?.entries ?? []
+    const entry: BucketEntry = {
+      id: a.id,
+      customer: a.customer,
+      provider: a.provider,
+      pricePerEpochMicro: a.pricePerEpochMicro,
+      terms: a.terms,
+      penaltyBps: a.penaltyBps,
+      breachesMax: a.breachesMax,
+      bondInitialMicro: a.bondInitialMicro,
+    }
+    ctx.store.set(bucketSchema, k, { entries: [...entries, entry] })
   }
   function indexRemove(ctx: BlockContext, ids: readonly number[]): void {
     const byBucket = new Map<string, Set<number>>()
@@ -193,8 +267,8 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       byBucket.set(k, s)
     }
     for (const [k, gone] of byBucket) {
-      const b = ctx.store.get(bucketSchema, k)?.ids ?? []
-      ctx.store.set(bucketSchema, k, { ids: b.filter((id) => !gone.has(id)) })
+      const entries = ctx.store.get(bucketSchema, k)?.entries ?? []
+      ctx.store.set(bucketSchema, k, { entries: entries.filter((e) => !gone.has(e.id)) })
     }
   }
 
@@ -268,7 +342,7 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     const startEpoch = currentEpoch(ctx) + 1
     const next: Agreement = { ...a, status: 'active', bondMicro: a.bondInitialMicro, startEpoch, endEpoch: startEpoch + a.durationEpochs }
     save(ctx, next)
-    indexAdd(ctx, id)
+    indexAdd(ctx, a)
     event(ctx, 'agreement-accepted', next, {
       startEpoch: String(startEpoch),
       endEpoch: String(next.endEpoch),
@@ -433,53 +507,66 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
   }
 
   function settleEpoch(ctx: BlockContext, epoch: number): SettleStats {
-    const slot = epoch % figuresSlots(params(ctx))
+    const slot = String.fromCharCode(epoch % figuresSlots(params(ctx)))
+    const epochText = String(epoch)
     const finished: number[] = []
     // Payouts are summed per recipient and paid once each at the end (one escrow debit per account).
-    const payouts = new Map<string, { to: Uint8Array; amountMicro: bigint }>()
-    const pay = (to: Uint8Array, amountMicro: bigint): void => {
-      const k = latin1(to)
-      const p = payouts.get(k)
-      if (p === undefined) payouts.set(k, { to, amountMicro })
-      else p.amountMicro += amountMicro
-    }
+    const payouts: Payouts = new Map()
     let settled = 0
     for (let b = 0; b < indexBucketCount; b++) {
       const bucket = ctx.store.get(bucketSchema, 'i/' + String.fromCharCode(b))
       if (bucket === undefined) continue
-      for (const id of bucket.ids) {
-        const idKey = u64Key(id)
-        const state = ctx.store.get(agreementStateSchema, 'a/' + idKey) as AgreementState
+      for (const a of bucket.entries) {
+        const id = a.id
+        const { idText, stateKey, figuresKeyPrefix, customerKey, providerKey } = entryKeysOf(a)
+        const state = ctx.store.get(agreementStateSchema, stateKey) as AgreementState
         if (state.status !== 'active' || epoch < state.startEpoch || epoch >= state.endEpoch) continue
-        const a = ctx.store.get(agreementTermsSchema, 't/' + idKey) as AgreementTerms
-        const record = ctx.store.get(figuresRecordSchema, 'f/' + idKey + String.fromCharCode(slot))
+        const record = ctx.store.get(figuresRecordSchema, figuresKeyPrefix + slot)
         let outcome: SettlementOutcome
         let penaltyMicro = 0n
         let consecutiveBreaches = state.consecutiveBreaches
         let { epochsMet, epochsBreached, epochsNoData } = state
         const price = a.pricePerEpochMicro
+        const priceText = String(price)
         if (record === undefined || record.epoch !== epoch || record.submissions.length === 0) {
           // No verified figures: the customer is not charged and the provider not penalised.
           outcome = 'no-data'
           epochsNoData++
-          pay(a.customer, price)
-        } else if (meetsTerms(medianFigures(record), a.terms)) {
+          addPayout(payouts, customerKey, a.customer, price)
+        } else if (meetsTerms(record.submissions.length === 1 ? (record.submissions[0] as Figures) : medianFigures(record), a.terms)) {
           outcome = 'met'
           epochsMet++
           consecutiveBreaches = 0
-          pay(a.provider, price)
+          addPayout(payouts, providerKey, a.provider, price)
         } else {
           outcome = 'breached'
           epochsBreached++
           const due = (a.bondInitialMicro * BigInt(a.penaltyBps)) / 10_000n
           penaltyMicro = due < state.bondMicro ? due : state.bondMicro
           consecutiveBreaches++
-          pay(a.customer, price + penaltyMicro)
+          addPayout(payouts, customerKey, a.customer, price + penaltyMicro)
         }
-        let next: AgreementState = {
-          status: state.status,
-          escrowMicro: state.escrowMicro - price,
-          bondMicro: state.bondMicro - penaltyMicro,
+        const isExpired = epoch + 1 >= state.endEpoch
+        const isFinished = isExpired || consecutiveBreaches >= a.breachesMax
+        const escrowMicro = state.escrowMicro - price
+        const bondMicro = state.bondMicro - penaltyMicro
+        settled++
+        ctx.emit({
+          type: 'agreement-settled',
+          attributes: {
+            agreementId: idText,
+            epoch: epochText,
+            outcome,
+            paidMicro: outcome === 'met' ? priceText : '0',
+            refundMicro: outcome === 'met' ? '0' : priceText,
+            penaltyMicro: penaltyMicro === 0n ? '0' : String(penaltyMicro),
+          },
+        })
+        ctx.store.set(agreementStateSchema, stateKey, {
+          status: isFinished ? (isExpired ? 'ended' : 'breached') : state.status,
+          // Finished: what is left goes back (escrow to the customer, bond to the provider).
+          escrowMicro: isFinished ? 0n : escrowMicro,
+          bondMicro: isFinished ? 0n : bondMicro,
           startEpoch: state.startEpoch,
           endEpoch: state.endEpoch,
           consecutiveBreaches,
@@ -487,44 +574,23 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
           epochsBreached,
           epochsNoData,
           lastSettledEpoch: epoch,
-        }
-        settled++
-        ctx.emit({
-          type: 'agreement-settled',
-          attributes: {
-            agreementId: String(id),
-            epoch: String(epoch),
-            outcome,
-            paidMicro: outcome === 'met' ? String(price) : '0',
-            refundMicro: outcome === 'met' ? '0' : String(price),
-            penaltyMicro: String(penaltyMicro),
-          },
-        })
-        const isExpired = epoch + 1 >= state.endEpoch
-        if (!isExpired && consecutiveBreaches < a.breachesMax) {
-          ctx.store.set(agreementStateSchema, 'a/' + idKey, next)
-          continue
-        }
-        // Finished: what is left goes back (escrow to the customer, bond to the provider).
-        pay(a.customer, next.escrowMicro)
-        pay(a.provider, next.bondMicro)
-        const refundMicro = next.escrowMicro
-        const bondReturnedMicro = next.bondMicro
-        next = { ...next, status: isExpired ? 'ended' : 'breached', escrowMicro: 0n, bondMicro: 0n }
-        ctx.store.set(agreementStateSchema, 'a/' + idKey, next)
+        } satisfies AgreementState)
+        if (!isFinished) continue
+        addPayout(payouts, customerKey, a.customer, escrowMicro)
+        addPayout(payouts, providerKey, a.provider, bondMicro)
         ctx.emit({
           type: 'agreement-ended',
           attributes: {
-            agreementId: String(id),
-            status: next.status,
-            refundMicro: String(refundMicro),
-            bondReturnedMicro: String(bondReturnedMicro),
+            agreementId: idText,
+            status: isExpired ? 'ended' : 'breached',
+            refundMicro: String(escrowMicro),
+            bondReturnedMicro: String(bondMicro),
           },
         })
         finished.push(id)
       }
     }
-    for (const { to, amountMicro } of payouts.values()) ctx.bank.unlock(to, amountMicro)
+    for (const { to, amountMicro } of payouts.values()) if (amountMicro > 0n) ctx.bank.unlock(to, amountMicro)
     if (finished.length > 0) indexRemove(ctx, finished)
     last = { epoch, settled, ended: finished.length }
     return last
@@ -576,6 +642,15 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     settleEpoch,
     lastSettlement: () => last,
   }
+}
+
+/** Amounts owed per recipient, keyed by the address bytes as a latin1 string. */
+type Payouts = Map<string, { to: Uint8Array; amountMicro: bigint }>
+
+function addPayout(payouts: Payouts, k: string, to: Uint8Array, amountMicro: bigint): void {
+  const p = payouts.get(k)
+  if (p === undefined) payouts.set(k, { to, amountMicro })
+  else p.amountMicro += amountMicro
 }
 
 function min(a: bigint, b: bigint): bigint {

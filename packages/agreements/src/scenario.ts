@@ -239,19 +239,21 @@ export async function runServiceScenario(
     if (sla === undefined) throw new Error('no SLA figures')
     const f = { epoch, uptimeBps: uptime.uptimeBps, latencyP95Ms: sla.latencyP95Ms, bandwidthKbps: sla.bandwidthKbps }
     figures.push(f)
-    must(
-      await client.submit(actors.prober, [
+    // The prober's figures and the customer's payment (a cumulative voucher the device submits) go in
+    // together: two signers, so neither waits for the other's block.
+    const voucher = payments.signVoucher(actors.customer, { channelId, lane: 0, nonce: i + 1, amountMicro: perEpoch * BigInt(i + 1) })
+    const [submitted, updated] = await Promise.all([
+      client.submit(actors.prober, [
         {
           type: 'agreements/submit-figures',
           epoch,
           figures: [{ agreementId, uptimeBps: f.uptimeBps, latencyP95Ms: f.latencyP95Ms, bandwidthKbps: f.bandwidthKbps }],
         },
       ]),
-      `figures for epoch ${epoch}`,
-    )
-    // Pay-per-use through the channel: the customer's cumulative voucher, submitted by the device.
-    const voucher = payments.signVoucher(actors.customer, { channelId, lane: 0, nonce: i + 1, amountMicro: perEpoch * BigInt(i + 1) })
-    must(await client.submit(actors.device, [{ type: 'channels/update', channelId, voucher }]), `voucher ${i + 1}`)
+      client.submit(actors.device, [{ type: 'channels/update', channelId, voucher }]),
+    ])
+    must(submitted, `figures for epoch ${epoch}`)
+    must(updated, `voucher ${i + 1}`)
   }
   must(await client.submit(actors.device, [{ type: 'channels/redeem', channelId }]), 'redeem')
   // Each remaining epoch settles at the end of the epoch after it; observe each boundary.

@@ -8,12 +8,18 @@ import { addressOf, advanceTo, testChainId as chainId, TestChain, TRN } from '@t
 
 /** The in-process implementation of the scenario's client: a real chain app, one tx per block. */
 function inProcessClient(h: TestChain, epochBlocks: number): ScenarioClient {
+  let queue: Promise<unknown> = Promise.resolve()
   return {
     chainId,
     epochBlocks,
-    async submit(signer, messages) {
-      const r = await h.run(signer, messages)
-      return { code: r.code, log: r.log }
+    // One block at a time: concurrent submissions queue behind each other.
+    submit(signer, messages) {
+      const done = queue.then(() => h.run(signer, messages)).then((r) => ({ code: r.code, log: r.log }))
+      queue = done.then(
+        () => undefined,
+        () => undefined,
+      )
+      return done
     },
     height: async () => h.height,
     async waitForHeight(height) {
