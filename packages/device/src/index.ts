@@ -16,6 +16,8 @@ export {
   onboardingSignatureKind,
   onboardingNonceTag,
   capabilitiesSchema,
+  locationCellSchema,
+  deviceIdSchema,
   x509EvidenceSchema,
   attestationEvidenceSchema,
   onboardingBodySchema,
@@ -51,7 +53,12 @@ export {
   type FirmwareChecker,
   type FirmwareStatus,
 } from './agent.ts'
-export { createSimulatedManufacturer, type SimulatedManufacturer, type SimulatedManufacturerInit } from './manufacturer.ts'
+export {
+  createSimulatedManufacturer,
+  createSimulatedRootCertificate,
+  type SimulatedManufacturer,
+  type SimulatedManufacturerInit,
+} from './manufacturer.ts'
 export { seededRng, type Rng } from './rng.ts'
 export { simulatePositions, type Region, type Position } from './positions.ts'
 export {

@@ -1,3 +1,5 @@
+// The onboarding wire format is defined here once: the chain module `devices` (a layer above, see
+// scripts/check-deps.mjs) re-exports it as its `devices/onboard` message.
 import { latLngToCell, isValidCell, getResolution } from 'h3-js'
 import { encode, sha256, t, type Infer } from '@terrane/codec'
 import { domainMessage, type Signer } from '@terrane/crypto'
@@ -28,8 +30,10 @@ export const onboardingSignatureKind = 'device-onboarding'
 /** Domain tag of the challenge nonce derivation (what binds the attestation to this request). */
 export const onboardingNonceTag = 'TERRANE-ONBOARDING-NONCE-V1'
 
-const h3Res12 = t.string({ bytesMax: 15, pattern: /^8c[0-9a-f]{13}$/ })
-const deviceIdString = t.string({ bytesMax: 90, pattern: /^tdev1[02-9ac-hj-np-z]{6,}$/ })
+/** An asserted location on the wire: an H3 resolution-12 cell (validity is checked by isValidLocation). */
+export const locationCellSchema = t.string({ bytesMax: 15, pattern: /^8c[0-9a-f]{13}$/ })
+/** A device id on the wire: `deviceIdFromPublicKey` of its attested key, `tdev1...`. */
+export const deviceIdSchema = t.string({ bytesMax: 90, pattern: /^tdev1[02-9ac-hj-np-z]{6,}$/ })
 
 export const capabilitiesSchema = t.struct({
   radioBands: t.array(t.enumOf(radioBands), { lengthMax: radioBands.length }),
@@ -51,13 +55,13 @@ export const attestationEvidenceSchema = t.variant('kind', { x509: x509EvidenceS
 /** The fields the owner signs (everything but the owner signature). */
 export const onboardingBodySchema = t.struct({
   chainId: t.string({ bytesMax: 64 }),
-  deviceId: deviceIdString,
+  deviceId: deviceIdSchema,
   /** Owner account (bech32m `trn1...`) that pays the fee and receives rewards. */
   owner: t.string({ bytesMax: 90 }),
   /** Ed25519 public key of the owner (its address is derived from it). */
   ownerPublicKey: t.bytes({ length: 32 }),
   /** Asserted location, H3 resolution 12. */
-  location: h3Res12,
+  location: locationCellSchema,
   capabilities: capabilitiesSchema,
   /** Most the owner agrees to pay (the chain charges its current onboarding fee, if not above). */
   feeMaxMicroTrn: t.u64(),

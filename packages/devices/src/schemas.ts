@@ -1,30 +1,29 @@
-import { encode, sha256, t, type Infer } from '@terrane/codec'
-import { certificateBytesMax, certificateChainLengthMax, challengeNonceBytes } from '@terrane/attestation'
+import { encode, t, type Infer } from '@terrane/codec'
+import { certificateBytesMax } from '@terrane/attestation'
+import { capabilitiesSchema, deviceIdSchema, locationCellSchema, onboardingRequestSchema } from '@terrane/device/onboarding'
 
-/** Locations are H3 cells at resolution 12 (about 307 m², edge about 9.4 m), as @terrane/device asserts them. */
-export const locationResolution = 12
+// The `devices/onboard` message is the agent's onboarding request, defined once in @terrane/device
+// (a layer below this module: scripts/check-deps.mjs), so the bytes the agent signs and the bytes the
+// chain decodes cannot drift apart.
+export {
+  attestationEvidenceSchema,
+  capabilitiesSchema,
+  locationResolution,
+  onboardingBodySchema,
+  onboardingNonce,
+  onboardingNonceTag,
+  onboardingRequestSchema,
+  onboardingSignatureKind,
+  radioBands,
+  x509EvidenceSchema,
+  type Capabilities,
+  type OnboardingBody,
+  type OnboardingRequest,
+  type RadioBand,
+} from '@terrane/device/onboarding'
+
 /** The cell index resolution (about 0.74 km² per cell): `devicesInCell` reads one res-8 bucket per cell. */
 export const indexResolution = 8
-/** Radio bands a device may declare (LoRaWAN regional plans, Wi-Fi, cellular): @terrane/device's list. */
-export const radioBands = [
-  'eu868',
-  'us915',
-  'as923',
-  'au915',
-  'kr920',
-  'in865',
-  'cn470',
-  'wifi-2g4',
-  'wifi-5g',
-  'cbrs',
-  'lte',
-  '5g-nr',
-] as const
-export type RadioBand = (typeof radioBands)[number]
-/** Signing domain kind of the owner signature (@terrane/crypto domainMessage). */
-export const onboardingSignatureKind = 'device-onboarding'
-/** Domain tag of the challenge nonce derivation (binds the attestation to one request). */
-export const onboardingNonceTag = 'TERRANE-ONBOARDING-NONCE-V1'
 /** Domain tag of a device-signed measured-boot report. */
 export const bootReportTag = 'TERRANE-BOOT-REPORT-V1'
 /** Boot events in one report (@terrane/firmware bootEventsMax). */
@@ -36,75 +35,8 @@ export const rootsPerManufacturerMax = 8
 /** Revoked fingerprints plus serials kept per manufacturer. */
 export const revocationsPerManufacturerMax = 4096
 
-const h3Res12 = t.string({ bytesMax: 15, pattern: /^8c[0-9a-f]{13}$/ })
-const deviceIdString = t.string({ bytesMax: 90, pattern: /^tdev1[02-9ac-hj-np-z]{6,}$/ })
 const sha256Hex = t.string({ bytesMax: 64, pattern: /^[0-9a-f]{64}$/ })
 const manufacturerId = t.string({ bytesMax: 64, pattern: manufacturerIdPattern })
-
-export const capabilitiesSchema = t.struct({
-  radioBands: t.array(t.enumOf(radioBands), { lengthMax: radioBands.length }),
-  storageBytes: t.uint(),
-  bandwidthKbps: t.uint(),
-})
-export type Capabilities = Infer<typeof capabilitiesSchema>
-
-export const x509EvidenceSchema = t.struct({
-  certificateChainDer: t.array(t.bytes({ lengthMax: certificateBytesMax }), { lengthMin: 1, lengthMax: certificateChainLengthMax }),
-  publicKey: t.bytes({ lengthMax: 65 }),
-  challenge: t.bytes({ lengthMax: 128 }),
-  challengeSignature: t.bytes({ length: 64 }),
-})
-
-/** The attestation carried by a request (tag `kind`); TPM evidence is not accepted on chain yet. */
-export const attestationEvidenceSchema = t.variant('kind', { x509: x509EvidenceSchema })
-
-/** The fields the owner signs: exactly @terrane/device's onboardingBodySchema. */
-export const onboardingBodySchema = t.struct({
-  chainId: t.string({ bytesMax: 64 }),
-  deviceId: deviceIdString,
-  /** Owner account (bech32m `trn1...`): must be the transaction's sender. */
-  owner: t.string({ bytesMax: 90 }),
-  ownerPublicKey: t.bytes({ length: 32 }),
-  location: h3Res12,
-  capabilities: capabilitiesSchema,
-  /** Most the owner agrees to pay. */
-  feeMaxMicroTrn: t.u64(),
-  anchorBlockHash: t.bytes({ length: 32 }),
-  anchorTimeMs: t.uint(),
-  attestation: attestationEvidenceSchema,
-})
-export type OnboardingBody = Infer<typeof onboardingBodySchema>
-
-/** @terrane/device's onboardingRequestSchema: the fields of the `devices/onboard` message. */
-export const onboardingRequestSchema = t.struct({
-  body: onboardingBodySchema,
-  /** Ed25519 over domainMessage({ chainId, kind: 'device-onboarding' }, encode(onboardingBodySchema, body)). */
-  ownerSignature: t.bytes({ length: 64 }),
-})
-export type OnboardingRequest = Infer<typeof onboardingRequestSchema>
-
-/** The challenge nonce the device signs (same derivation as @terrane/device onboardingNonce). */
-export function onboardingNonce(fields: {
-  chainId: string
-  deviceId: string
-  owner: string
-  location: string
-  anchorBlockHash: Uint8Array
-}): Uint8Array {
-  const utf8 = new TextEncoder()
-  const nonce = sha256(
-    encode(t.array(t.bytes()), [
-      utf8.encode(onboardingNonceTag),
-      utf8.encode(fields.chainId),
-      utf8.encode(fields.deviceId),
-      utf8.encode(fields.owner),
-      utf8.encode(fields.location),
-      fields.anchorBlockHash,
-    ]),
-  )
-  if (nonce.length !== challengeNonceBytes) throw new Error('nonce size mismatch')
-  return nonce
-}
 
 export const bootEventSchema = t.struct({
   pcrIndex: t.uint({ max: 23 }),
@@ -115,7 +47,7 @@ export const bootEventSchema = t.struct({
 /** What the device signs for a measured-boot report (see bootReportSigningBytes). */
 export const bootReportBodySchema = t.struct({
   chainId: t.string({ bytesMax: 64 }),
-  deviceId: deviceIdString,
+  deviceId: deviceIdSchema,
   reportedAtMs: t.uint(),
   events: t.array(bootEventSchema, { lengthMin: 1, lengthMax: bootEventsMax }),
   pcrs: t.array(t.struct({ index: t.uint({ max: 23 }), value: t.bytes({ length: 32 }) }), { lengthMin: 1, lengthMax: 24 }),
@@ -135,7 +67,7 @@ export function bootReportSigningBytes(body: BootReportBody): Uint8Array {
 /** Messages of the module (wire type `devices/<name>`). */
 export const devicesMessages = {
   onboard: onboardingRequestSchema,
-  'assert-location': t.struct({ deviceId: deviceIdString, location: h3Res12, feeMaxMicroTrn: t.u64() }),
+  'assert-location': t.struct({ deviceId: deviceIdSchema, location: locationCellSchema, feeMaxMicroTrn: t.u64() }),
   'boot-report': t.struct({ body: bootReportBodySchema, signature: t.bytes({ length: 64 }) }),
   'add-manufacturer': t.struct({
     manufacturerId,
@@ -195,7 +127,7 @@ export const firmwareReleaseSchema = t.struct({
 export type FirmwareRelease = Infer<typeof firmwareReleaseSchema>
 
 export const deviceSchema = t.struct({
-  deviceId: deviceIdString,
+  deviceId: deviceIdSchema,
   /** Compressed SEC1 P-256 key (33 bytes). */
   publicKey: t.bytes({ length: 33 }),
   owner: t.bytes({ length: 20 }),
@@ -203,7 +135,7 @@ export const deviceSchema = t.struct({
   /** Fingerprints and serials of the verified path, leaf first, root last: re-checked against revocations. */
   pathFingerprintsSha256: t.array(sha256Hex, { lengthMax: 8 }),
   pathSerials: t.array(t.string({ bytesMax: 42 }), { lengthMax: 8 }),
-  location: h3Res12,
+  location: locationCellSchema,
   capabilities: capabilitiesSchema,
   onboardedHeight: t.uint(),
   onboardedAtMs: t.uint(),
