@@ -363,17 +363,25 @@ export function encodeDraft(draft: DraftPage): Uint8Array {
   out[3] = leafBits & 255
   let offset = 4
   let baseOffset = 4
+  // Unchanged slots next to each other are one run of the base bytes: copied in one go.
+  let runStart = 4
   for (let n = 0; n < slotsPerPage; n++) {
     const slot = slots[n]
     const bit = 1 << n
     const baseLength = (baseSlotBits & bit) === 0 ? 0 : (baseLeafBits & bit) !== 0 ? leafBytes : refBytes
-    if (slot === undefined) {
-      if (baseLength !== 0 && baseBytes !== undefined) {
-        out.set(baseBytes.subarray(baseOffset, baseOffset + baseLength), offset)
-        offset += baseLength
+    if (slot !== undefined) {
+      if (baseOffset > runStart && baseBytes !== undefined) {
+        out.set(baseBytes.subarray(runStart, baseOffset), offset)
+        offset += baseOffset - runStart
       }
-    } else if (slot !== null) offset = encodeSlotBody(slot, out, offset)
+      if (slot !== null) offset = encodeSlotBody(slot, out, offset)
+      runStart = baseOffset + baseLength
+    }
     baseOffset += baseLength
+  }
+  if (baseOffset > runStart && baseBytes !== undefined) {
+    out.set(baseBytes.subarray(runStart, baseOffset), offset)
+    offset += baseOffset - runStart
   }
   assert.equal(offset, size)
   return out
