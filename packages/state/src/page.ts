@@ -51,8 +51,6 @@ export type Slot = Leaf | PageRef | null
 export interface Page {
   /** Nibble depth. */
   readonly depth: number
-  /** Any path below this page; its first `depth` nibbles are the page's prefix. */
-  readonly path: Uint8Array
   readonly version: number
   readonly bytes: Uint8Array
   /** Loaded child pages of the resident tree, by nibble (never set for past versions). */
@@ -71,6 +69,7 @@ export interface Page {
  */
 export interface DraftPage {
   readonly depth: number
+  /** Any path below the page (its first `depth` nibbles are the page's prefix), for its key. */
   readonly path: Uint8Array
   readonly ref: PageRef
   /** The page this one replaces, or undefined for a page built from leaves alone. */
@@ -410,14 +409,14 @@ function corrupt(what: string): never {
 }
 
 /** A page read from the database, its bytes checked for a consistent shape. */
-export function readPage(bytes: Uint8Array, depth: number, path: Uint8Array, version: number): Page {
+export function readPage(bytes: Uint8Array, depth: number, version: number): Page {
   if (bytes.length < 4) corrupt('page')
   const slotBits = ((bytes[0] as number) << 8) | (bytes[1] as number)
   const leafBits = ((bytes[2] as number) << 8) | (bytes[3] as number)
   if ((leafBits & ~slotBits) !== 0) corrupt('page')
   const leaves = popcount16(leafBits)
   if (bytes.length !== 4 + leaves * leafBytes + (popcount16(slotBits) - leaves) * refBytes) corrupt('page')
-  return { depth, path, version, bytes, children: undefined, heap: undefined }
+  return { depth, version, bytes, children: undefined, heap: undefined }
 }
 
 function popcount16(bits: number): number {
@@ -468,7 +467,7 @@ export function pageOfDraft(draft: DraftPage, bytes: Uint8Array, version: number
     children ??= new Array<Page | undefined>(slotsPerPage)
     children[n] = child
   }
-  return { depth: draft.depth, path: draft.path, version, bytes, children, heap: undefined }
+  return { depth: draft.depth, version, bytes, children, heap: undefined }
 }
 
 /**

@@ -533,8 +533,7 @@ class DefaultStateStore implements StateStore {
       slots[nibble] = this.#build(leaves.slice(i, j), depth + 1, ctx)
       i = j
     }
-    // A copy: the first leaf may be a view of an old page, which must not stay reachable.
-    return this.#finishPage(slots, undefined, depth, (leaves[0] as Leaf).path.slice(), ctx)
+    return this.#finishPage(slots, undefined, depth, (leaves[0] as Leaf).path, ctx)
   }
 
   /**
@@ -616,7 +615,7 @@ class DefaultStateStore implements StateStore {
   #readPage(ref: PageRef, depth: number, path: Uint8Array): Page {
     const bytes = this.#backend.readSync(pageKey(ref.version, depth, path))
     if (bytes === undefined) throw new StateError('STATE_CORRUPT', `Page missing at depth ${depth}, version ${ref.version}`)
-    return readPage(bytes, depth, path.slice(0, hashBytes), ref.version)
+    return readPage(bytes, depth, ref.version)
   }
 
   #cachePage(id: string, page: Page): void {
