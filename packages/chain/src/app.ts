@@ -80,6 +80,11 @@ export interface ChainApp extends Application {
   readonly chainId: string
   /** The TxBody schema of this chain (all registered modules' messages). */
   readonly txBodySchema: Schema<TxBody>
+  /**
+   * Decodes a transaction (throws ChainError CHAIN_BAD_ENCODING): cached by the byte
+   * array's identity, so a block's transactions the app already decoded cost nothing again.
+   */
+  decodeTx(bytes: Uint8Array): DecodedTx
   /** Last committed height and state root (ABCI Info). */
   info(): { height: number; stateRoot: Uint8Array }
   /** Adds an emission sink (before initChain). */
@@ -412,6 +417,7 @@ export function createChainApp(init: ChainAppInit): ChainApp {
   const app: ChainApp = {
     chainId: genesis.chainId,
     txBodySchema: bodySchema,
+    decodeTx: decodeCached,
 
     registerEmissionSink(sink) {
       if (phase !== 'fresh') throw new ChainError('CHAIN_BAD_STATE', 'emission sinks are registered before initChain')

@@ -11,8 +11,8 @@ import {
 } from '@terrane/api'
 import type { Static } from '@sinclair/typebox'
 import type * as Dto from '@terrane/api'
-import { decodeTx, type TxBody } from '@terrane/chain'
-import { fromHex, merkleProof, sha256, toHex, type Schema } from '@terrane/codec'
+import type { ChainApp } from '@terrane/chain'
+import { fromHex, merkleProof, sha256, toHex } from '@terrane/codec'
 import { blockHash, type Block, type FinalizeBlockResponse } from '@terrane/consensus'
 import { decodeAddress, encodeAddress } from '@terrane/crypto'
 import { encodeStateProof } from '@terrane/state'
@@ -77,9 +77,9 @@ function headerDto(block: Block): BlockHeaderDto {
 }
 
 /** Accounts a transaction touches: its sender and any `to` of its messages. */
-function accountsOf(tx: Uint8Array, bodySchema: Schema<TxBody>): string[] {
+function accountsOf(app: ChainApp, tx: Uint8Array): string[] {
   try {
-    const { body } = decodeTx(tx, bodySchema)
+    const { body } = app.decodeTx(tx)
     const out = new Set([encodeAddress(body.sender)])
     for (const m of body.messages as Array<Record<string, unknown>>) {
       for (const key of ['to', 'recipient', 'payee', 'validator', 'destination']) {
@@ -123,7 +123,7 @@ export class NodeApiBackend implements NodeBackend {
     this.node.onBlock((block, _commit, results) => {
       this.roundEvents = 0
       // Each transaction is decoded once for both the account index and the events.
-      const accounts = block.txs.map((tx) => accountsOf(tx, this.node.app.txBodySchema))
+      const accounts = block.txs.map((tx) => accountsOf(this.node.app, tx))
       this.index(block, accounts)
       this.publish(this.blockEvents(block, results, accounts))
     })
@@ -135,7 +135,7 @@ export class NodeApiBackend implements NodeBackend {
     })
   }
 
-  private index(block: Block, accounts = block.txs.map((tx) => accountsOf(tx, this.node.app.txBodySchema))): void {
+  private index(block: Block, accounts = block.txs.map((tx) => accountsOf(this.node.app, tx))): void {
     const height = block.header.height
     if (height <= this.indexedHeight) return
     accounts.forEach((txAccounts, index) => {
@@ -151,7 +151,7 @@ export class NodeApiBackend implements NodeBackend {
   private blockEvents(
     block: Block,
     results: FinalizeBlockResponse | undefined,
-    accounts = block.txs.map((tx) => accountsOf(tx, this.node.app.txBodySchema)),
+    accounts = block.txs.map((tx) => accountsOf(this.node.app, tx)),
   ): EventDto[] {
     const height = block.header.height
     const events: EventDto[] = [{ topic: 'newBlock', height, index: 0, header: headerDto(block) }]
@@ -247,7 +247,7 @@ export class NodeApiBackend implements NodeBackend {
       index,
       code: result?.code ?? 0,
       reason: reasonOf(result?.log),
-      accounts: accountsOf(tx, this.node.app.txBodySchema),
+      accounts: accountsOf(this.node.app, tx),
       proof: { txRoot: toHex(block.header.txRoot), index: proof.index, count: proof.count, siblings: proof.siblings.map(toHex) },
     }
   }

@@ -12,6 +12,7 @@ import {
   type BlocksResponse,
   type ConsensusMessage,
 } from './wire.ts'
+import { ownRoundState, PeerGossip, type PeerRoundState } from './peer-gossip.ts'
 
 export const consensusChannel = 'consensus'
 export const blocksProtocol = 'blocks'
@@ -26,12 +27,6 @@ export const syncRequestsInFlightMax = 4
 export const gossipIntervalMs = 250
 
 const evidenceSchema = t.struct({ voteA: voteSchema, voteB: voteSchema })
-
-interface PeerState {
-  height: number
-  round: number
-  baseHeight: number
-}
 
 export interface ReactorComponents {
   p2p: P2PNode
@@ -48,9 +43,9 @@ export interface ReactorComponents {
  * block sync from several peers in parallel when this node is behind.
  */
 export class ConsensusReactor implements ConsensusBroadcaster {
-  private readonly peers = new Map<string, PeerState>()
+  private readonly peers = new Map<string, PeerRoundState>()
+  private readonly gossip = new PeerGossip()
   private timer: NodeJS.Timeout | undefined
-  private lastProgress = { height: 0, round: -1 }
   private isSyncing = false
   private isStopped = false
 
@@ -85,7 +80,10 @@ export class ConsensusReactor implements ConsensusBroadcaster {
         },
       },
     )
-    p2p.on('peer:disconnect', ({ peerId }) => this.peers.delete(peerId))
+    p2p.on('peer:disconnect', ({ peerId }) => {
+      this.peers.delete(peerId)
+      this.gossip.forget(peerId)
+    })
     p2p.on('peer:connect', ({ peerId }) => this.sendStatus(peerId))
     this.timer = setInterval(() => this.tick(), gossipIntervalMs)
     this.timer.unref()
@@ -102,7 +100,10 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   }
 
   broadcast(message: ConsensusMessage): void {
-    this.c.p2p.broadcast(consensusChannel, encodeMessage(message))
+    const { queued } = this.c.p2p.broadcast(consensusChannel, encodeMessage(message))
+    const height = this.c.driver().height
+    const nowMs = Date.now()
+    for (const peerId of queued) this.gossip.markSent(peerId, height, message, nowMs)
   }
 
   broadcastEvidence(a: ConsensusMessage & { kind: 'vote' }, b: ConsensusMessage & { kind: 'vote' }): void {
@@ -127,7 +128,9 @@ export class ConsensusReactor implements ConsensusBroadcaster {
         return
       case 'status': {
         const previous = this.peers.get(peerId)
-        this.peers.set(peerId, { height: message.height, round: message.round, baseHeight: message.baseHeight })
+        const { kind: _, ...peer } = message
+        this.peers.set(peerId, peer)
+        this.sendLacking(peerId, peer, nowMs)
         if (previous === undefined || previous.height !== message.height) this.maybeSync()
         return
       }
@@ -135,8 +138,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   }
 
   private sendStatus(peerId?: string): void {
-    const driver = this.c.driver()
-    const status = encodeMessage({ kind: 'status', height: driver.height, round: driver.round, baseHeight: this.c.blockStore.baseHeight })
+    const status = encodeMessage({ kind: 'status', ...ownRoundState(this.c.driver().current, this.c.blockStore.baseHeight) })
     if (peerId === undefined) this.c.p2p.broadcast(consensusChannel, status)
     else this.c.p2p.send(peerId, consensusChannel, status)
   }
@@ -144,25 +146,13 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   private tick(): void {
     if (this.isStopped) return
     this.sendStatus()
-    const driver = this.c.driver()
-    const isStuck = driver.height === this.lastProgress.height && driver.round === this.lastProgress.round
-    this.lastProgress = { height: driver.height, round: driver.round }
-    if (isStuck) this.retransmit()
     this.maybeSync()
   }
 
-  /** Re-sends this height's proposals and every vote we hold to peers at our height. */
-  private retransmit(): void {
-    const state = this.c.driver().current
-    const targets = [...this.peers].filter(([, p]) => p.height === state.height).map(([id]) => id)
-    if (targets.length === 0) return
-    const messages: Uint8Array[] = []
-    for (const proposal of state.proposals.values()) {
-      const block = state.blocks.get(toHex(proposal.blockHash))
-      if (block !== undefined) messages.push(encodeMessage({ kind: 'proposal', proposal, block }))
-    }
-    for (const set of state.votes.values()) for (const vote of set.votes.values()) messages.push(encodeMessage({ kind: 'vote', vote }))
-    for (const peerId of targets) for (const m of messages) this.c.p2p.send(peerId, consensusChannel, m)
+  /** Sends a peer at our height what its status says it lacks (see PeerGossip). */
+  private sendLacking(peerId: string, peer: PeerRoundState, nowMs: number): void {
+    for (const message of this.gossip.plan(this.c.driver().current, peerId, peer, nowMs))
+      this.c.p2p.send(peerId, consensusChannel, encodeMessage(message))
   }
 
   private async serveBlocks(bytes: Uint8Array): Promise<Uint8Array> {
@@ -204,7 +194,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
       const requests: Array<Promise<{ peerId: string; items: BlocksResponse['items'] } | undefined>> = []
       let next = from
       for (let i = 0; i < Math.min(syncRequestsInFlightMax, sources.length * 2); i++) {
-        const [peerId, peer] = sources[i % sources.length] as [string, PeerState]
+        const [peerId, peer] = sources[i % sources.length] as [string, PeerRoundState]
         const count = Math.min(syncBlocksPerRequestMax, peer.height - next)
         if (count <= 0) break
         requests.push(this.fetch(peerId, next, count))
