@@ -50,6 +50,7 @@ type BucketEntry = Infer<typeof bucketSchema>['entries'][number]
 /** Keys and texts settlement derives from a bucket entry. */
 interface EntryKeys {
   idText: string
+  priceText: string
   stateKey: string
   figuresKeyPrefix: string
   customerKey: string
@@ -69,10 +70,11 @@ function entryKeysOf(e: BucketEntry): EntryKeys {
     const idKey = u64Key(e.id)
     k = {
       idText: String(e.id),
+      priceText: String(e.pricePerEpochMicro),
       stateKey: 'a/' + idKey,
       figuresKeyPrefix: 'f/' + idKey,
-      customerKey: latin1(e.customer),
-      providerKey: latin1(e.provider),
+      customerKey: shortLatin1(e.customer),
+      providerKey: shortLatin1(e.provider),
     }
     entryKeysMemo.set(e, k)
   }
@@ -100,6 +102,10 @@ function u64Key(n: number): string {
 }
 function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+/** latin1 of a short byte string (an address): cheaper than a Buffer round trip. */
+function shortLatin1(b: Uint8Array): string {
+  return String.fromCharCode.apply(null, b as unknown as number[])
 }
 function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
@@ -518,7 +524,7 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       if (bucket === undefined) continue
       for (const a of bucket.entries) {
         const id = a.id
-        const { idText, stateKey, figuresKeyPrefix, customerKey, providerKey } = entryKeysOf(a)
+        const { idText, priceText, stateKey, figuresKeyPrefix, customerKey, providerKey } = entryKeysOf(a)
         const state = ctx.store.get(agreementStateSchema, stateKey) as AgreementState
         if (state.status !== 'active' || epoch < state.startEpoch || epoch >= state.endEpoch) continue
         const record = ctx.store.get(figuresRecordSchema, figuresKeyPrefix + slot)
@@ -527,7 +533,6 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
         let consecutiveBreaches = state.consecutiveBreaches
         let { epochsMet, epochsBreached, epochsNoData } = state
         const price = a.pricePerEpochMicro
-        const priceText = String(price)
         if (record === undefined || record.epoch !== epoch || record.submissions.length === 0) {
           // No verified figures: the customer is not charged and the provider not penalised.
           outcome = 'no-data'
