@@ -572,7 +572,12 @@ class DefaultStateStore implements StateStore {
     let slot = root
     let parent: Page | undefined
     for (let depth = 0; slot !== null && slot.kind === 1; depth++) {
-      const page = isResident ? this.#residentPage(slot, depth, path, parent) : this.#pastPage(slot, depth, path)
+      let page = isResident ? this.#residentPage(slot, depth, path, parent) : this.#pastPage(slot, depth, path)
+      // Follow linked child pages without decoding their references.
+      for (let linked = page.children?.[nibbleAt(path, depth)]; linked !== undefined; linked = page.children?.[nibbleAt(path, depth)]) {
+        page = linked
+        depth++
+      }
       parent = page
       slot = slotAt(page, nibbleAt(path, depth))
     }
