@@ -12,10 +12,18 @@ interface CoverageOptions extends GlobalOptions {
   adversaryShare: string
   adversaries: string
   epochs: string
+  remoteEntropyOnly?: boolean
+  forgerRelay?: boolean
 }
 
 /** Devices one run may place: the verifier README's largest measured run is 10,000; 1,000,000 is its benchmark. */
 export const simDevicesMax = 1_000_000
+
+/**
+ * Epochs one run may simulate. Each epoch costs about as much as the first (a run is devices x epochs),
+ * and the verifier's evidence window (evidenceEpochs) is a few epochs: 100 is far past where detection settles.
+ */
+export const simEpochsMax = 100
 
 /** `--adversaries a,b`: each a kind of `@terrane/verifier/sim`'s adversaryKinds; "" means none (honest devices only). */
 export function parseAdversaries(text: string): AdversaryKind[] {
@@ -47,10 +55,27 @@ export function registerSim(program: Command, ctx: CliContext): void {
     .option('--seed <s>', 'seed of every random draw (same seed, same table)', '1')
     .option('--adversary-share <x>', 'fraction of devices that are adversaries, split among the kinds', '0.1')
     .option('--adversaries <kinds>', `comma-separated adversary kinds (empty: none): ${adversaryKinds.join(',')}`, adversaryKinds.join(','))
-    .option('--epochs <n>', 'epochs to simulate (the verifier simulator runs one epoch over a warmed history)', '1')
+    .option(
+      '--epochs <n>',
+      `epochs simulated in a row (1..${simEpochsMax}): fresh challenge entropy and fast fading each, the verifier's history ` +
+        'and evidence carried from one to the next; detection is printed per epoch, shares over all epochs',
+      '1',
+    )
+    .option(
+      '--remote-entropy-only',
+      "beacon payloads from the chain's public entropy only, without the beaconer's signed local entropy (and the verifier " +
+        'does not require it): a payload anyone can compute, so RSSI forgers can claim beacons they never heard',
+    )
+    .option(
+      '--forger-relay',
+      'RSSI forgers have an accomplice near each beaconer they claim that passes the payload on in time, ' +
+        'so they claim unheard beacons even when payloads carry local entropy',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ terrane sim coverage --devices 10000 --seed 1\n  $ terrane sim coverage --devices 2000 --seed 7 --adversaries spoofer,witness_ring --adversary-share 0.05 --json',
+      '\nExamples:\n  $ terrane sim coverage --devices 10000 --seed 1\n' +
+        '  $ terrane sim coverage --devices 2000 --seed 7 --adversaries spoofer,witness_ring --adversary-share 0.05 --json\n' +
+        '  $ terrane sim coverage --devices 2000 --seed 1 --epochs 4 --forger-relay',
     )
     .action((_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<CoverageOptions>()
@@ -60,18 +85,48 @@ export function registerSim(program: Command, ctx: CliContext): void {
       const adversaryShare = parseAdversaryShare(opts.adversaryShare)
       const adversaries = parseAdversaries(opts.adversaries)
       const epochs = parseNonNegativeInteger(opts.epochs, '--epochs')
-      // runCoverageSim measures one epoch (its history is warmed, as after earlier clean epochs);
-      // more needs a multi-epoch runner in @terrane/verifier/sim, not a loop here.
-      if (epochs !== 1) throw new CliError('CLI_USAGE', `--epochs ${epochs}: the coverage simulator runs exactly 1 epoch so far`)
+      if (epochs < 1 || epochs > simEpochsMax) throw new CliError('CLI_USAGE', `--epochs must be in 1..${simEpochsMax}, got ${epochs}`)
+      const isRemoteEntropyOnly = opts.remoteEntropyOnly === true
+      const hasForgerRelay = opts.forgerRelay === true
       const startedMs = performance.now()
-      const run = runCoverageSim({ devices, seed: opts.seed, adversaryShare, adversaries })
+      const run = runCoverageSim({
+        devices,
+        seed: opts.seed,
+        adversaryShare,
+        adversaries,
+        epochs,
+        localEntropy: !isRemoteEntropyOnly,
+        forgerRelay: hasForgerRelay,
+      })
       const seconds = (performance.now() - startedMs) / 1000
       const digest = toHex(run.result.digest.hash)
       if (opts.json === true) {
-        printValue(ctx, { seed: opts.seed, devices, adversaryShare, adversaries, epochs, rows: run.rows, digest, seconds }, true)
+        printValue(
+          ctx,
+          {
+            seed: opts.seed,
+            devices,
+            adversaryShare,
+            adversaries,
+            localEntropy: !isRemoteEntropyOnly,
+            forgerRelay: hasForgerRelay,
+            rows: run.rows,
+            reports: run.reports,
+            witnessReports: run.witnessReports,
+            epochs: run.epochs.map((e) => ({ epoch: e.epoch, rows: e.rows, digest: toHex(e.digestHash) })),
+            digest,
+            seconds,
+          },
+          true,
+        )
         return
       }
-      const command = `terrane sim coverage --devices ${devices} --seed ${opts.seed} --adversary-share ${opts.adversaryShare} --adversaries ${adversaries.join(',')}`
+      const command =
+        `terrane sim coverage --devices ${devices} --seed ${opts.seed} --adversary-share ${opts.adversaryShare} ` +
+        `--adversaries ${adversaries.join(',')} --epochs ${epochs}` +
+        (isRemoteEntropyOnly ? ' --remote-entropy-only' : '') +
+        (hasForgerRelay ? ' --forger-relay' : '')
+      // formatSimTable adds the per-epoch detection table when there is more than one epoch.
       ctx.io.stdout([command, ...formatSimTable(run), `Digest ${digest}; ${seconds.toFixed(1)} s.`].join('\n') + '\n')
     })
 }
