@@ -3,15 +3,18 @@ import { printValue, type CliContext, type GlobalOptions } from '../../context.t
 import { CliError } from '../../errors.ts'
 import { clientOf, parseNonNegativeInteger } from '../../client.ts'
 import { diagnoseDevice, diagnoseEpochsDefault, diagnoseEpochsMax, formatDiagnosis } from './diagnose.ts'
+import { registerDeviceSimulate } from './simulate.ts'
 
 interface DiagnoseOptions extends GlobalOptions {
   api?: string
   epochs: string
 }
 
-/** `terrane device ...`: operator commands about one device. */
+/** `terrane device ...`: operator commands about one device, and the device simulator. */
 export function registerDevice(program: Command, ctx: CliContext): void {
-  const device = program.command('device').description("a device's standing, proofs and rewards, read through a node's API")
+  const device = program
+    .command('device')
+    .description("a device's standing, proofs and rewards, read through a node's API; simulated devices for a devnet")
 
   device
     .command('diagnose')
@@ -43,4 +46,6 @@ export function registerDevice(program: Command, ctx: CliContext): void {
       if (opts.json === true) printValue(ctx, diagnosis, true)
       else ctx.io.stdout(formatDiagnosis(diagnosis).join('\n') + '\n')
     })
+
+  registerDeviceSimulate(device, ctx)
 }
