@@ -5,7 +5,6 @@ import {
   reportKinds,
   reportDomainTag,
   reportSigningBytes,
-  witnessBodySchema,
   type DeviceReport,
   type WitnessBody,
 } from '@terrane/reports'
@@ -201,15 +200,43 @@ function fastWitnessBody(bytes: Uint8Array): WitnessBody | undefined {
     out[key] = value
   }
   if (r.offset !== bytes.length) return undefined
-  return out as unknown as WitnessBody
+  // In the schema's field order, as the generic decoder builds it.
+  return {
+    beaconDeviceId: out.beaconDeviceId,
+    beaconPayloadHash: out.beaconPayloadHash,
+    epoch: out.epoch,
+    rssiCentiDbm: out.rssiCentiDbm,
+    snrCentiDb: out.snrCentiDb,
+    frequencyHz: out.frequencyHz,
+    receivedAtMs: out.receivedAtMs,
+    location: out.location,
+  } as WitnessBody
+}
+
+const h3Res12Pattern = /^8c[0-9a-f]{13}$/
+const isInt = (v: number, min: number, max: number): boolean => Number.isSafeInteger(v) && v >= min && v <= max
+
+/** The witness body schema's checks (ranges, lengths, patterns), done directly on a fast-decoded body. */
+function isWitnessBody(b: WitnessBody): boolean {
+  return (
+    b.beaconDeviceId.length <= deviceIdCharsMax &&
+    deviceIdPattern.test(b.beaconDeviceId) &&
+    b.beaconPayloadHash.length === 32 &&
+    isInt(b.epoch, 0, Number.MAX_SAFE_INTEGER) &&
+    isInt(b.rssiCentiDbm, -20_000, 5_000) &&
+    isInt(b.snrCentiDb, -10_000, 10_000) &&
+    isInt(b.frequencyHz, 0, 10_000_000_000) &&
+    isInt(b.receivedAtMs, 0, Number.MAX_SAFE_INTEGER) &&
+    h3Res12Pattern.test(b.location)
+  )
 }
 
 /**
- * `decodeReportBody` for witness reports: the canonical shape is parsed directly and then checked by
- * the same schema (ranges, lengths, patterns); anything else goes through the generic strict decoder,
+ * `decodeReportBody` for witness reports: the canonical shape is parsed directly and checked as the
+ * schema checks it (ranges, lengths, patterns); anything else goes through the generic strict decoder,
  * which throws CodecError exactly as before.
  */
 export function decodeWitnessBody(report: DeviceReport & { kind: 'witness' }): WitnessBody {
   const fast = report.body.length <= 3072 ? fastWitnessBody(report.body) : undefined
-  return fast === undefined ? decodeReportBody(report) : witnessBodySchema.parse(fast)
+  return fast !== undefined && isWitnessBody(fast) ? fast : decodeReportBody(report)
 }

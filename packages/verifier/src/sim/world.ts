@@ -320,7 +320,8 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       beaconPayloadHash: beaconPayloadHash(payload),
       epoch,
       rssiCentiDbm: Math.round(rssiDbm * 100),
-      snrCentiDb: Math.round((rssiDbm - model.sensitivityDbm - 10) * 100),
+      // LoRa SNR saturates; the schema allows -100..100 dB (a pair a metre apart would exceed it).
+      snrCentiDb: Math.max(-10_000, Math.min(10_000, Math.round((rssiDbm - model.sensitivityDbm - 10) * 100))),
       frequencyHz,
       receivedAtMs: timeMs,
       location: w.record.location as string,
