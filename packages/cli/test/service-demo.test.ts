@@ -70,16 +70,25 @@ test('terrane service demo: a customer pays a device through a channel, the agre
     const r = out.report
 
     // Epochs 0 and 1 met: the device is paid the price; 2 and 3 breached: the price is refunded and
-    // 20% of the 10 TRN bond goes to the customer each time.
+    // 20% of the 10 TRN bond goes to the customer each time. Each boundary is observed once (on a
+    // loaded machine the observer may see two at once: then the totals still hold).
+    const sum = (f: (s: Settlement) => bigint) => r.settlements.reduce((total, s) => total + f(s), 0n)
     assert.deepEqual(
-      r.settlements.map((s) => [s.epoch - r.startEpoch, s.epochsSettled, s.outcome, s.paidMicro, s.refundMicro, s.penaltyMicro]),
-      [
-        [0, 1, 'met', String(TRN), '0', '0'],
-        [1, 1, 'met', String(TRN), '0', '0'],
-        [2, 1, 'breached', '0', String(TRN), String(2n * TRN)],
-        [3, 1, 'breached', '0', String(TRN), String(2n * TRN)],
-      ],
+      [sum((s) => BigInt(s.paidMicro)), sum((s) => BigInt(s.refundMicro)), sum((s) => BigInt(s.penaltyMicro))],
+      [2n * TRN, 2n * TRN, 4n * TRN],
     )
+    assert.equal(
+      r.settlements.reduce((n, s) => n + s.epochsSettled, 0),
+      4,
+    )
+    for (const s of r.settlements.filter((x) => x.epochsSettled === 1)) {
+      const isMet = s.epoch - r.startEpoch < 2
+      assert.deepEqual(
+        [s.outcome, s.paidMicro, s.refundMicro, s.penaltyMicro],
+        isMet ? ['met', String(TRN), '0', '0'] : ['breached', '0', String(TRN), String(2n * TRN)],
+        `epoch ${s.epoch}`,
+      )
+    }
     assert.deepEqual(
       [r.final.status, r.final.epochsMet, r.final.epochsBreached, r.final.escrowMicro, r.final.bondMicro],
       ['ended', 2, 2, '0', '0'],
