@@ -13,6 +13,7 @@ import {
   nibbleAt,
   pageDepthMax,
   LeafTable,
+  comparePathToLeaf,
   pageKey,
   pageKeyBytes,
   pageOfDraft,
@@ -484,7 +485,7 @@ class DefaultStateStore implements StateStore {
       for (let i = lo; i < hi; i++) {
         const u = updates[i] as Update
         if (!isPlaced && !isTouched) {
-          const order = Buffer.compare(u.path, slot.path)
+          const order = comparePathToLeaf(u.path, slot)
           if (order === 0) isTouched = true
           else if (order > 0) {
             leaves.push(slot)
