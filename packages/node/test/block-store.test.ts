@@ -61,3 +61,51 @@ test('heights must be consecutive', async () => {
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a batch of consecutive blocks is stored in one write; a batch that does not follow is refused whole', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'terrane-blocks-'))
+  try {
+    let store = await BlockStore.open(dir)
+    const blocks = [1, 2, 3, 4].map((h) => makeBlock(h, [Uint8Array.of(h)]))
+    await store.saveBatch(blocks.slice(0, 3).map((b) => ({ block: b, commit: commitFor(b) })))
+    assert.equal(store.height, 3)
+    // Heights 3 and 4: 3 is stored already, so nothing of it is written.
+    await assert.rejects(store.saveBatch(blocks.slice(2).map((b) => ({ block: b, commit: commitFor(b) }))), RangeError)
+    const fourth = blocks[3] as Block
+    await assert.rejects(store.saveBatch([{ block: fourth, commit: commitFor(blocks[2] as Block) }]), RangeError)
+    assert.equal(store.height, 3)
+    assert.equal(await store.block(4), undefined)
+    // Unsynced writes (block sync's) are ordinary writes to a reader, and a flush makes them durable.
+    await store.save(fourth, commitFor(fourth), { isDurable: false })
+    await store.flush()
+    await store.close()
+    store = await BlockStore.open(dir)
+    assert.equal(store.height, 4)
+    assert.equal(store.baseHeight, 1)
+    assert.deepEqual(await store.txLocation(sha256(Uint8Array.of(2))), { height: 2, index: 0 })
+    await store.close()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('writes from consensus and block sync are serialised: the loser of a race is refused, not interleaved', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'terrane-blocks-'))
+  try {
+    const store = await BlockStore.open(dir)
+    const blocks = [1, 2].map((h) => makeBlock(h, []))
+    const first = blocks[0] as Block
+    const results = await Promise.allSettled([
+      store.save(first, commitFor(first)),
+      store.saveBatch(blocks.map((b) => ({ block: b, commit: commitFor(b) }))),
+    ])
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected'],
+    )
+    assert.equal(store.height, 1)
+    await store.close()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

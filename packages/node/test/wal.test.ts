@@ -99,3 +99,22 @@ test('a durable file is replaced whole and reads back', async () => {
     assert.deepEqual(await file.read(), Uint8Array.of(4, 5))
   })
 })
+
+test('reset empties the log, also when called again on an empty one', async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, 'wal')
+    const { wal } = await WriteAheadLog.open(path)
+    await wal.reset()
+    assert.equal((await stat(path)).size, 0)
+    await wal.append(Uint8Array.of(1, 2, 3), { sync: true })
+    assert.ok((await stat(path)).size > 0)
+    await wal.reset()
+    assert.equal(wal.sizeBytes, 0)
+    assert.equal((await stat(path)).size, 0)
+    await wal.append(Uint8Array.of(4), { sync: true })
+    await wal.close()
+    const again = await WriteAheadLog.open(path)
+    assert.deepEqual(again.records, [Uint8Array.of(4)])
+    await again.wal.close()
+  })
+})

@@ -1,28 +1,18 @@
 import { decode, encode, hashOf, t, toHex } from '@terrane/codec'
-import { voteSchema, type Block, type Commit, type ConsensusEvent, type Vote } from '@terrane/consensus'
+import type { VerifierPool } from '@terrane/crypto'
+import { voteSchema, type Vote } from '@terrane/consensus'
 import type { P2PNode } from '@terrane/p2p'
 import type { BlockStore } from '../storage/block-store.ts'
 import type { ConsensusBroadcaster, ConsensusDriver } from './driver.ts'
-import {
-  blocksRequestSchema,
-  blocksResponseSchema,
-  decodeMessage,
-  encodeMessage,
-  syncBlocksPerRequestMax,
-  type BlocksResponse,
-  type ConsensusMessage,
-} from './wire.ts'
+import { BlockSync, blocksProtocol, syncResponseBytesMax, type VerifiedSignatures } from './block-sync.ts'
+import { decodeMessage, encodeMessage, type ConsensusMessage } from './wire.ts'
 import { ownRoundState, PeerGossip, type PeerRoundState } from './peer-gossip.ts'
 
 export const consensusChannel = 'consensus'
-export const blocksProtocol = 'blocks'
+export { blocksProtocol, syncResponseBytesMax, syncRequestsInFlightMax } from './block-sync.ts'
 export const evidenceTopic = 'evidence'
 /** Consensus messages carry whole blocks (consensus bounds block bytes at 4 MiB by default). */
 export const consensusMessageBytesMax = 8 * 1024 * 1024
-/** Bound on one block-sync response. */
-export const syncResponseBytesMax = 8 * 1024 * 1024
-/** Requests in flight while catching up, each to a different peer where possible. */
-export const syncRequestsInFlightMax = 4
 /** How often peers exchange status and retransmit what a peer at our height may lack. */
 export const gossipIntervalMs = 250
 
@@ -33,6 +23,12 @@ export interface ReactorComponents {
   driver: () => ConsensusDriver
   blockStore: BlockStore
   log: (message: string, context?: Record<string, unknown>) => void
+  /** The chain id (block sync checks fetched headers against it); without it, block 1's once stored. */
+  chainId?: string
+  /** The node's verifier pool, for block sync's batch verification; without it, sync runs a one-worker pool. */
+  verifier?: VerifierPool
+  /** Filled by block sync with pool-verified signatures; pass its `verify` to `createConsensus`. */
+  verifiedSignatures?: VerifiedSignatures
 }
 
 /**
@@ -46,10 +42,22 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   private readonly peers = new Map<string, PeerRoundState>()
   private readonly gossip = new PeerGossip()
   private timer: NodeJS.Timeout | undefined
-  private isSyncing = false
   private isStopped = false
+  private readonly blockSync: BlockSync
 
-  constructor(private readonly c: ReactorComponents) {}
+  constructor(private readonly c: ReactorComponents) {
+    this.blockSync = new BlockSync({
+      p2p: c.p2p,
+      driver: c.driver,
+      blockStore: c.blockStore,
+      peers: () => this.peers,
+      forgetPeer: (peerId) => this.peers.delete(peerId),
+      log: c.log,
+      ...(c.chainId === undefined ? {} : { chainId: c.chainId }),
+      ...(c.verifier === undefined ? {} : { verifier: c.verifier }),
+      ...(c.verifiedSignatures === undefined ? {} : { verifiedSignatures: c.verifiedSignatures }),
+    })
+  }
 
   async start(): Promise<void> {
     const { p2p } = this.c
@@ -59,7 +67,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
       burstMessagesMax: 40_000,
     })
     p2p.onMessage(consensusChannel, (peerId, bytes) => this.receive(peerId, bytes))
-    await p2p.handle(blocksProtocol, async (_peerId, bytes) => this.serveBlocks(bytes), {
+    await p2p.handle(blocksProtocol, async (_peerId, bytes) => this.blockSync.serve(bytes), {
       requestBytesMax: 1024,
       responseBytesMax: syncResponseBytesMax,
     })
@@ -89,9 +97,10 @@ export class ConsensusReactor implements ConsensusBroadcaster {
     this.timer.unref()
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.isStopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
+    await this.blockSync.stop()
   }
 
   /** Heights peers report: for `/ready` and the API's peer view. */
@@ -131,7 +140,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
         const { kind: _, ...peer } = message
         this.peers.set(peerId, peer)
         this.sendLacking(peerId, peer, nowMs)
-        if (previous === undefined || previous.height !== message.height) this.maybeSync()
+        if (previous === undefined || previous.height !== message.height) void this.blockSync.maybeStart()
         return
       }
     }
@@ -146,7 +155,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   private tick(): void {
     if (this.isStopped) return
     this.sendStatus()
-    this.maybeSync()
+    this.blockSync.maybeStart()
   }
 
   /** Sends a peer at our height what its status says it lacks (see PeerGossip). */
@@ -154,114 +163,6 @@ export class ConsensusReactor implements ConsensusBroadcaster {
     for (const message of this.gossip.plan(this.c.driver().current, peerId, peer, nowMs))
       this.c.p2p.send(peerId, consensusChannel, encodeMessage(message))
   }
-
-  private async serveBlocks(bytes: Uint8Array): Promise<Uint8Array> {
-    const request = decode(blocksRequestSchema, bytes)
-    const items: BlocksResponse['items'] = []
-    let size = 0
-    const last = Math.min(this.c.blockStore.height, request.fromHeight + request.count - 1)
-    for (let height = request.fromHeight; height <= last; height++) {
-      const block = await this.c.blockStore.block(height)
-      const commit = await this.c.blockStore.commit(height)
-      if (block === undefined || commit === undefined) break
-      size += estimateBytes(block)
-      if (size > syncResponseBytesMax / 2 && items.length > 0) break
-      items.push({ block, commit })
-    }
-    return encode(blocksResponseSchema, { items })
-  }
-
-  /** Fetches decided blocks when a peer is at least one height ahead. */
-  private maybeSync(): void {
-    if (this.isSyncing || this.isStopped) return
-    const height = this.c.driver().height
-    const ahead = [...this.peers].filter(([, p]) => p.height > height)
-    if (ahead.length === 0) return
-    this.isSyncing = true
-    void this.sync().finally(() => {
-      this.isSyncing = false
-    })
-  }
-
-  private async sync(): Promise<void> {
-    const driver = this.c.driver()
-    for (;;) {
-      if (this.isStopped) return
-      const from = driver.height
-      const sources = [...this.peers].filter(([, p]) => p.height > from && p.baseHeight <= from)
-      if (sources.length === 0) return
-      // Contiguous ranges, one per peer, fetched in parallel and applied in order.
-      const requests: Array<Promise<{ peerId: string; items: BlocksResponse['items'] } | undefined>> = []
-      let next = from
-      for (let i = 0; i < Math.min(syncRequestsInFlightMax, sources.length * 2); i++) {
-        const [peerId, peer] = sources[i % sources.length] as [string, PeerRoundState]
-        const count = Math.min(syncBlocksPerRequestMax, peer.height - next)
-        if (count <= 0) break
-        requests.push(this.fetch(peerId, next, count))
-        next += count
-      }
-      if (requests.length === 0) return
-      const responses = await Promise.all(requests)
-      let progressed = false
-      for (const response of responses) {
-        if (response === undefined) break
-        for (const { block, commit } of response.items) {
-          if (block.header.height !== driver.height) continue
-          driver.deliver(commitEvent(block, commit))
-          await driver.idle()
-          if (driver.height <= block.header.height) {
-            // The commit did not verify against the validator set we know.
-            this.c.p2p.penalize(response.peerId, 'invalid-data')
-            return
-          }
-          progressed = true
-        }
-      }
-      if (!progressed) return
-    }
-  }
-
-  private async fetch(
-    peerId: string,
-    fromHeight: number,
-    count: number,
-  ): Promise<{ peerId: string; items: BlocksResponse['items'] } | undefined> {
-    try {
-      const bytes = await this.c.p2p.request(peerId, blocksProtocol, encode(blocksRequestSchema, { fromHeight, count }), {
-        timeoutMs: 10_000,
-      })
-      const response = decode(blocksResponseSchema, bytes)
-      // Only what we asked for: consecutive heights from `fromHeight`.
-      const isAsked = response.items.every(
-        (item, i) => item.block.header.height === fromHeight + i && item.commit.height === fromHeight + i,
-      )
-      if (!isAsked || response.items.length > count) {
-        this.c.p2p.penalize(peerId, 'unsolicited-response')
-        return undefined
-      }
-      if (response.items.length === 0) {
-        // It said it was ahead but has nothing to give.
-        this.c.p2p.penalize(peerId, 'lying-about-height')
-        this.peers.delete(peerId)
-        return undefined
-      }
-      return { peerId, items: response.items }
-    } catch (err) {
-      this.c.log('Block sync request failed', { peerId, error: (err as Error).message })
-      this.c.p2p.penalize(peerId, 'unresponsive')
-      return undefined
-    }
-  }
-}
-
-function commitEvent(block: Block, commit: Commit): ConsensusEvent {
-  return { type: 'commit', block, commit, nowMs: Date.now() }
-}
-
-function estimateBytes(block: Block): number {
-  let size = 1024
-  for (const tx of block.txs) size += tx.length + 8
-  return size
 }
 
 /** Identity of a vote for de-duplication in logs and tests. */

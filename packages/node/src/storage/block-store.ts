@@ -26,6 +26,16 @@ export interface GenesisRecord {
   stateRoot: Uint8Array
 }
 
+/** How durable a write must be before its promise resolves. */
+export interface WriteInit {
+  /**
+   * true: synced to disk (survives a power loss). false: handed to the operating
+   * system (survives `kill -9`, not a power loss) and made durable by the next
+   * durable write or `flush()`. @default true
+   */
+  isDurable?: boolean
+}
+
 function heightKey(prefix: string, height: number): string {
   // Zero-padded so that LevelDB's byte order is height order.
   return `${prefix}${height.toString().padStart(16, '0')}`
@@ -40,6 +50,8 @@ function heightKey(prefix: string, height: number): string {
 export class BlockStore {
   private latest = 0
   private base = 0
+  private writing: Promise<void> = Promise.resolve()
+  private resultsDeferredThrough = 0
 
   private constructor(private readonly db: ClassicLevel<string, Uint8Array>) {}
 
@@ -66,22 +78,54 @@ export class BlockStore {
 
   /**
    * Stores block `height` with the commit that decided it. Heights must be
-   * consecutive; the write is synced before the promise resolves.
+   * consecutive. Durable by default: the write is synced before the promise
+   * resolves (consensus stores a block it decided this way before executing it).
    */
-  async save(block: Block, seenCommit: Commit): Promise<void> {
-    const height = block.header.height
-    if (height !== this.latest + 1) throw new RangeError(`block ${height} does not follow stored height ${this.latest}`)
-    const hash = blockHash(block.header)
+  async save(block: Block, seenCommit: Commit, init: WriteInit = {}): Promise<void> {
+    await this.saveBatch([{ block, commit: seenCommit }], init)
+  }
+
+  /**
+   * Stores consecutive decided blocks, from `height + 1`, in one write batch (all or
+   * none after a crash) with one fsync for the whole batch: how block sync stores a
+   * verified run of fetched blocks before executing them.
+   */
+  async saveBatch(items: ReadonlyArray<{ block: Block; commit: Commit }>, init: WriteInit = {}): Promise<void> {
+    // Consensus and block sync both store blocks: one write at a time, each checked
+    // against the height the previous one left.
+    const write = this.writing.then(() => this.writeBatch(items, init))
+    this.writing = write.catch(() => undefined)
+    await write
+  }
+
+  private async writeBatch(items: ReadonlyArray<{ block: Block; commit: Commit }>, init: WriteInit): Promise<void> {
+    if (items.length === 0) return
     const batch = this.db.batch()
-    batch.put(heightKey('b:', height), encode(blockSchema, block))
-    batch.put(heightKey('c:', height), encode(commitSchema, seenCommit))
-    batch.put(`h:${toHex(hash)}`, encode(t.uint(), height))
-    block.txs.forEach((tx, index) => batch.put(`t:${toHex(sha256(tx))}`, encode(txLocationSchema, { height, index })))
+    let height = this.latest
+    for (const { block, commit } of items) {
+      if (block.header.height !== height + 1) throw new RangeError(`block ${block.header.height} does not follow stored height ${height}`)
+      if (commit.height !== block.header.height) throw new RangeError(`commit ${commit.height} is not for block ${block.header.height}`)
+      height = block.header.height
+      batch.put(heightKey('b:', height), encode(blockSchema, block))
+      batch.put(heightKey('c:', height), encode(commitSchema, commit))
+      batch.put(`h:${toHex(blockHash(block.header))}`, encode(t.uint(), height))
+      const at = height
+      block.txs.forEach((tx, index) => batch.put(`t:${toHex(sha256(tx))}`, encode(txLocationSchema, { height: at, index })))
+    }
+    const first = this.latest + 1
     batch.put('meta:latest', encode(t.uint(), height))
-    if (this.base === 0) batch.put('meta:base', encode(t.uint(), height))
-    await batch.write({ sync: true })
+    if (this.base === 0) batch.put('meta:base', encode(t.uint(), first))
+    await batch.write({ sync: init.isDurable !== false })
     this.latest = height
-    if (this.base === 0) this.base = height
+    if (this.base === 0) this.base = first
+  }
+
+  /**
+   * Makes every earlier write durable: LevelDB keeps one log, and a synced write
+   * syncs it with everything appended before it.
+   */
+  async flush(): Promise<void> {
+    await this.db.put('meta:flushed', encode(t.uint(), this.latest), { sync: true })
   }
 
   async block(height: number): Promise<Block | undefined> {
@@ -120,9 +164,20 @@ export class BlockStore {
    * the application commits, so a restart can feed them back to consensus
    * without executing the block again. Not consensus data: stored as JSON.
    */
-  async saveResults(height: number, response: FinalizeBlockResponse): Promise<void> {
+  async saveResults(height: number, response: FinalizeBlockResponse, init: WriteInit = {}): Promise<void> {
     const json = JSON.stringify(response, (_k, v: unknown) => (v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString('hex') } : v))
-    await this.db.put(heightKey('r:', height), new TextEncoder().encode(json), { sync: true })
+    const isDurable = init.isDurable ?? height > this.resultsDeferredThrough
+    await this.db.put(heightKey('r:', height), new TextEncoder().encode(json), { sync: isDurable })
+  }
+
+  /**
+   * Results of heights up to `height` are written without fsync until the next
+   * `flush()`. Only for block sync, and only when the state store holds its writes
+   * back until after that flush too (`DeferrableStore`): results must never be less
+   * durable than the state they describe, or a restart finds the state ahead of them.
+   */
+  deferResultsThrough(height: number): void {
+    this.resultsDeferredThrough = height
   }
 
   async results(height: number): Promise<FinalizeBlockResponse | undefined> {

@@ -58,8 +58,14 @@ export class WriteAheadLog {
     if (init.sync) await this.file.sync()
   }
 
-  /** Empties the log (after a height is committed to the block store). */
+  /**
+   * Empties the log (after a height is committed to the block store). A log that is
+   * already empty on disk (nothing appended since the last reset or open) is left
+   * alone: block sync applies thousands of heights that never touch the WAL, and an
+   * fsync per height would cap it at the disk's fsync rate.
+   */
   async reset(): Promise<void> {
+    if (this.size === 0) return
     await this.file.truncate(0)
     await this.file.sync()
     this.size = 0
