@@ -121,23 +121,69 @@ export class LocalDevnet {
    * an error naming `what`, with each node's height and state.
    */
   async waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs
+    await this.waitWhileProgressing(predicate, () => Promise.resolve(0), timeoutMs, what)
+  }
+
+  /**
+   * Waits until `isDone` holds, for as long as `progress` keeps growing: fails only
+   * after `stallMs` without any growth (or when a node crashes), so a loaded machine
+   * that is slow but moving never fails a test, and a wedged node fails it in
+   * `stallMs`. `progress` must be monotone while things move (heights, CPU ticks).
+   */
+  async waitWhileProgressing(
+    isDone: () => boolean | Promise<boolean>,
+    progress: () => Promise<number>,
+    stallMs: number,
+    what: string,
+  ): Promise<void> {
+    let best = await progress()
+    let progressedAtMs = Date.now()
     for (;;) {
       await this.poll()
-      if (predicate()) return
+      if (await isDone()) return
       const dead = this.nodes.find((n) => n.hasCrashed)
       if (dead !== undefined)
         throw new CliError('CLI_DEVNET', `node ${dead.index} exited (${dead.exitDescription}) while waiting for ${what}: ${lastLine(dead)}`)
-      if (Date.now() > deadline)
-        throw new CliError('CLI_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}; ${this.describe()}`)
+      const now = await progress()
+      if (now > best) {
+        best = now
+        progressedAtMs = Date.now()
+      } else if (Date.now() - progressedAtMs > stallMs) {
+        throw new CliError('CLI_TIMEOUT', `no progress for ${stallMs} ms waiting for ${what}; ${this.describe()}\n${this.lastLines()}`)
+      }
       await new Promise((resolve) => setTimeout(resolve, logPollIntervalMs))
     }
   }
 
-  /** Waits until each of `indexes` (default: all running) has committed `height`. */
-  async waitForHeight(height: number, timeoutMs: number, indexes?: readonly number[]): Promise<void> {
-    const chosen = indexes ?? this.nodes.filter((n) => n.state === 'running').map((n) => n.index)
-    await this.waitFor(() => chosen.every((i) => this.node(i).height >= height), timeoutMs, `height ${height} on nodes ${chosen.join(',')}`)
+  /**
+   * Waits until each of `indexes` (default: all running) has committed `height`.
+   * Progress is any of them moving towards it: a committed height, or CPU time used
+   * by one still starting (before its `Serving the API` line). Fails after `stallMs`
+   * without progress.
+   */
+  async waitForHeight(height: number, stallMs: number, indexes?: readonly number[]): Promise<void> {
+    const chosen = (indexes ?? this.nodes.filter((n) => n.state === 'running').map((n) => n.index)).map((i) => this.node(i))
+    await this.waitWhileProgressing(
+      () => chosen.every((n) => n.height >= height),
+      async () => {
+        let sum = 0
+        for (const n of chosen) {
+          sum += Math.min(n.height, height)
+          if (!n.hasStarted && n.height < height) sum += (await n.cpuTicks()) ?? 0
+        }
+        return sum
+      },
+      stallMs,
+      `height ${height} on nodes ${chosen.map((n) => n.index).join(',')}`,
+    )
+  }
+
+  /** Each running node's last log line, for failure messages. */
+  lastLines(): string {
+    return this.nodes
+      .filter((n) => n.state !== 'idle')
+      .map((n) => `node${n.index}${n.hasStarted ? '' : ' (starting)'}: ${lastLine(n).slice(0, 300)}`)
+      .join('\n')
   }
 
   describe(): string {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, readFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { binPath, nodeImportArgs, repoRoot } from '../context.ts'
 
@@ -45,6 +45,7 @@ export class NodeProcess {
   private isStopIntended = false
   private isClosed = false
   private lastExitSignal: string | null = null
+  private hasStartedValue = false
   /** The last lines of the log, for error reports. */
   readonly recentLines: string[] = []
   /** Peer id the node announced in its `Started node` line. */
@@ -76,6 +77,10 @@ export class NodeProcess {
   get hasCrashed(): boolean {
     return this.stateValue === 'exited' && !this.isStopIntended
   }
+  /** Whether the running process has logged `Serving the API` (the end of its start-up). */
+  get hasStarted(): boolean {
+    return this.hasStartedValue && (this.stateValue === 'running' || this.stateValue === 'paused')
+  }
   get exitDescription(): string {
     return this.lastExitSignal !== null ? `signal ${this.lastExitSignal}` : `exit code ${String(this.lastExitCode)}`
   }
@@ -93,6 +98,7 @@ export class NodeProcess {
         stdio: ['ignore', fd, fd],
       })
       this.child = child
+      this.hasStartedValue = false
       this.isStopIntended = false
       this.isClosed = false
       this.stateValue = 'running'
@@ -208,9 +214,31 @@ export class NodeProcess {
       return
     }
     if (record.msg === 'Committed block' && typeof record.height === 'number') this.heightValue = Math.max(this.heightValue, record.height)
+    // The last line of a start: the API listens once consensus, the DePIN service and
+    // the HTTP routes are up; until then a node is starting (its CPU time is progress).
+    if (record.msg === 'Serving the API') this.hasStartedValue = true
     if (record.msg === 'Started node') {
       if (typeof record.height === 'number') this.heightValue = Math.max(this.heightValue, record.height - 1) // the height it works on
       if (typeof record.peerId === 'string') this.peerId = record.peerId
+    }
+  }
+
+  /**
+   * CPU time the running process has used, in clock ticks (Linux /proc), or null when
+   * it is not running or the platform has no /proc. While a node starts (tsx compiles,
+   * stores open, blocks replay) it logs nothing, but its CPU time grows: the sign that a
+   * slow start on a loaded machine is a start, not a hang.
+   */
+  async cpuTicks(): Promise<number | null> {
+    const pid = this.child?.pid
+    if (pid === undefined || this.stateValue !== 'running') return null
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return Number(fields[11]) + Number(fields[12])
+    } catch {
+      return null
     }
   }
 
