@@ -78,7 +78,7 @@ export class BlockStore {
 
   /**
    * Stores block `height` with the commit that decided it. Heights must be
-   * consecutive. Durable by default: the write is synced before the promise
+   * consecutive; storing the same block again is a no-op. Durable by default: the write is synced before the promise
    * resolves (consensus stores a block it decided this way before executing it).
    */
   async save(block: Block, seenCommit: Commit, init: WriteInit = {}): Promise<void> {
@@ -98,7 +98,17 @@ export class BlockStore {
     await write
   }
 
-  private async writeBatch(items: ReadonlyArray<{ block: Block; commit: Commit }>, init: WriteInit): Promise<void> {
+  private async writeBatch(all: ReadonlyArray<{ block: Block; commit: Commit }>, init: WriteInit): Promise<void> {
+    // A height stored meanwhile with the same block (consensus decided it while block
+    // sync stored it, or the other way round) is already done; a different block is not.
+    let skip = 0
+    for (const { block } of all) {
+      if (block.header.height > this.latest) break
+      const stored = await this.heightOfHash(blockHash(block.header))
+      if (stored !== block.header.height) throw new RangeError(`block ${block.header.height} does not follow stored height ${this.latest}`)
+      skip++
+    }
+    const items = all.slice(skip)
     if (items.length === 0) return
     const batch = this.db.batch()
     let height = this.latest
