@@ -42,9 +42,16 @@ export async function openChainStore(path: string): Promise<NodeChainStore> {
       return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
     },
     write: (ops) => {
-      const all = mirrorOps.length === 0 ? ops : [...ops, ...mirrorOps]
+      // The chained batch, as @terrane/state's own LevelDB backend: about 4 times faster
+      // per operation than db.batch(array).
+      const batch = db.batch()
+      for (const list of [ops, mirrorOps])
+        for (const op of list) {
+          if (op.type === 'put') batch.put(op.key, op.value)
+          else batch.del(op.key)
+        }
       mirrorOps = []
-      return db.batch(all, { sync: true })
+      return batch.write({ sync: true })
     },
     close: () => db.close(),
   }
