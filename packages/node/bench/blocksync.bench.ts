@@ -95,6 +95,9 @@ async function syncOnce(home: string, bootstrap: string[], peers: number): Promi
   const cpuBefore = process.cpuUsage()
   try {
     await Promise.race([done, stalled])
+    // Stop with consensus's queue empty (a stopped driver's idle() never returns while
+    // events are queued, and would spin on this process's event loop).
+    await node.driver.idle()
   } finally {
     clearInterval(timer)
     await node.stop()

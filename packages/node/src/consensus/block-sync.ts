@@ -149,6 +149,11 @@ export class BlockSync {
   private isStopped = false
   private ownPool: VerifierPool | undefined
   private chainId: string | undefined
+  private onStopped: () => void = () => undefined
+  /** Resolves on stop: a wait for consensus must not outlive the node (the driver stops first). */
+  private readonly stopped = new Promise<void>((resolve) => {
+    this.onStopped = resolve
+  })
 
   constructor(private readonly c: BlockSyncComponents) {
     this.chainId = c.chainId
@@ -170,6 +175,7 @@ export class BlockSync {
 
   async stop(): Promise<void> {
     this.isStopped = true
+    this.onStopped()
     await this.ownPool?.close()
     this.ownPool = undefined
   }
@@ -285,7 +291,8 @@ export class BlockSync {
   private async settle(delivered: Array<{ fromHeight: number; throughHeight: number; peerId: string }>): Promise<boolean> {
     if (delivered.length === 0) return true
     const driver = this.c.driver()
-    await driver.idle()
+    await Promise.race([driver.idle(), this.stopped])
+    if (this.isStopped) return false
     if (this.c.stateStore !== undefined) {
       await this.c.blockStore.flush()
       this.c.blockStore.deferResultsThrough(0)
