@@ -246,6 +246,9 @@ export function computeStatistics(
   // heard it strongly. Forgers claim receptions nobody reciprocates; selective witnesses ignore beacons
   // they must have heard; fabricated link pairs disagree in RSSI.
   const fadingDiffDb = Math.SQRT2 * model.fastFadingDb
+  const staticVar = model.shadowingDb ** 2 - model.fastFadingDb ** 2
+  const fadingShrink = model.fastFadingDb ** 2 / model.shadowingDb ** 2
+  const windowFadingDb = model.fastFadingDb * Math.sqrt(1 + staticVar / model.shadowingDb ** 2)
   const lossFloor = params.receptionLossPpm / 1_000_000
   const reciprocalChi = new Map<string, { sum: number; k: number }>()
   interface Event {
@@ -255,6 +258,8 @@ export function computeStatistics(
     isMissed: boolean
     /** RSSI of the reception that makes the event (the claimer hearing the silent one). */
     forwardDbm: number
+    /** Miss probability with the forward reception's likely fading taken into account (for the window). */
+    qWindow: number
   }
   const reciprocalTerms = new Map<string, Array<{ partner: string; z2: number }>>()
   const events: Event[] = []
@@ -267,7 +272,20 @@ export function computeStatistics(
       const back = links.get(y)?.get(x)
       const expectedDbm = link.gainDb + eirpY + rx.antennaGainDbi
       const q = Math.max(lossFloor, normalCdf((model.sensitivityDbm - expectedDbm) / fadingDiffDb))
-      events.push({ claimer: y, silent: x, q, isMissed: back === undefined, forwardDbm: link.rssiDbm })
+      // For the window: the forward reception's own fading is part of what was observed, and a reception
+      // above the level the model predicts at the asserted distance probably had lucky fading. Its posterior
+      // mean (Gaussian shrinkage towards that level) is taken off the reverse direction's expectation, and its
+      // posterior variance added; summed over epochs, the unshrunk miss probabilities ran low and flagged
+      // honest devices with many weak links.
+      const from = locationOf(x)
+      const to = locationOf(y)
+      let qWindow = q
+      if (from !== undefined && to !== undefined) {
+        const predictedDbm = link.rssiDbm - link.gainDb - pathLossDb(model, distanceMeters(from, to), link.frequencyHz)
+        const fadeMeanDb = (link.rssiDbm - predictedDbm) * fadingShrink
+        qWindow = Math.max(lossFloor, normalCdf((model.sensitivityDbm - (expectedDbm - fadeMeanDb)) / windowFadingDb))
+      }
+      events.push({ claimer: y, silent: x, q, qWindow, isMissed: back === undefined, forwardDbm: link.rssiDbm })
       // Both directions must be heard for the pair to be seen: with equal link budgets that selection is
       // symmetric (the difference stays centred, only narrower: conservative); with unequal budgets the weaker
       // direction is truncated, so such pairs count only when both are clear of the sensitivity.
@@ -663,6 +681,8 @@ export interface ReciprocityEvent {
   claimer: string
   silent: string
   q: number
+  /** Miss probability used by the window (posterior over the forward reception's fading); q when absent. */
+  qWindow?: number
   isMissed: boolean
   forwardDbm: number
 }
@@ -718,14 +738,15 @@ export function crossEpochEvidence(
   }
   for (const ev of events) {
     if (ev.forwardDbm < marginDbm) continue
+    const q = ev.qWindow ?? ev.q
     const silent = evidenceOf(ev.silent)
     silent.silentLinks++
-    silent.silentMissExpected += ev.q
-    if (ev.isMissed) silent.silentMissed.push({ partner: ev.claimer, q: ev.q })
+    silent.silentMissExpected += q
+    if (ev.isMissed) silent.silentMissed.push({ partner: ev.claimer, q })
     const claimed = evidenceOf(ev.claimer)
     claimed.claimedLinks++
-    claimed.claimedMissExpected += ev.q
-    if (ev.isMissed) claimed.claimedMissed.push({ partner: ev.silent, q: ev.q })
+    claimed.claimedMissExpected += q
+    if (ev.isMissed) claimed.claimedMissed.push({ partner: ev.silent, q })
   }
   for (const [id, c] of reciprocalChi) {
     const e = evidenceOf(id)
