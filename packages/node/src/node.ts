@@ -11,6 +11,7 @@ import type { NodeConfig } from './config.ts'
 import { NodeApiBackend } from './api-backend.ts'
 import { ConsensusDriver, systemDriverClock, type DriverClock } from './consensus/driver.ts'
 import { ConsensusReactor } from './consensus/reactor.ts'
+import { VerifiedSignatures } from './consensus/block-sync.ts'
 import { readNodeGenesis, type NodeGenesis } from './genesis.ts'
 import { readKeySeed } from './keys.ts'
 import { Mempool } from './mempool/mempool.ts'
@@ -134,6 +135,9 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       validatorSeed === null
         ? null
         : new PrivValidator(seedSigner(validatorSeed), signerStateFile(paths.signerState), genesis.chain.chainId)
+    // Block sync verifies commit signatures in batches on the worker pool; the reducer
+    // then finds them here instead of verifying each one again on the main thread.
+    const verifiedSignatures = new VerifiedSignatures()
     const consensus = createConsensus(
       {
         chainId: genesis.chain.chainId,
@@ -141,7 +145,7 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
         ...(config.consensus.isDevnetTiming ? devnetTimeouts : {}),
         isCreatingEmptyBlocks: config.consensus.isCreatingEmptyBlocks,
       },
-      { processProposal: (req) => app.processProposal(req) },
+      { processProposal: (req) => app.processProposal(req), verify: verifiedSignatures.verify },
     )
 
     const mempool = new Mempool(
@@ -172,6 +176,9 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       driver: () => driver,
       blockStore,
       log: (message, context) => logger.debug(context ?? {}, message),
+      chainId: genesis.chain.chainId,
+      verifier: pool,
+      verifiedSignatures,
     })
     let lastBlockTimeMs = 0
     const driver: ConsensusDriver = new ConsensusDriver(
