@@ -4,7 +4,7 @@ import { voteSchema, type Vote } from '@terrane/consensus'
 import type { P2PNode } from '@terrane/p2p'
 import type { BlockStore } from '../storage/block-store.ts'
 import type { ConsensusBroadcaster, ConsensusDriver } from './driver.ts'
-import { BlockSync, blocksProtocol, syncResponseBytesMax, type VerifiedSignatures } from './block-sync.ts'
+import { BlockSync, blocksProtocol, syncResponseBytesMax, type DeferrableStore, type VerifiedSignatures } from './block-sync.ts'
 import { decodeMessage, encodeMessage, type ConsensusMessage } from './wire.ts'
 import { ownRoundState, PeerGossip, type PeerRoundState } from './peer-gossip.ts'
 
@@ -29,6 +29,8 @@ export interface ReactorComponents {
   verifier?: VerifierPool
   /** Filled by block sync with pool-verified signatures; pass its `verify` to `createConsensus`. */
   verifiedSignatures?: VerifiedSignatures
+  /** The state store, if it can defer its writes during a synced run (see `DeferrableStore`). */
+  stateStore?: DeferrableStore
 }
 
 /**
@@ -56,6 +58,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
       ...(c.chainId === undefined ? {} : { chainId: c.chainId }),
       ...(c.verifier === undefined ? {} : { verifier: c.verifier }),
       ...(c.verifiedSignatures === undefined ? {} : { verifiedSignatures: c.verifiedSignatures }),
+      ...(c.stateStore === undefined ? {} : { stateStore: c.stateStore }),
     })
   }
 
