@@ -182,9 +182,9 @@ export class ConsensusDriver {
     if (!this.isProcessing) this.drained = this.drain()
   }
 
-  /** Resolves once every queued event has been processed. */
+  /** Resolves once every queued event has been processed, or once the driver has stopped (what is left is dropped). */
   async idle(): Promise<void> {
-    while (this.isProcessing || this.queue.length > 0) {
+    while (!this.isStopped && (this.isProcessing || this.queue.length > 0)) {
       const drained = this.drained
       await drained
       // Never spin on a settled promise: that would starve the event loop (and the work we wait for).
