@@ -1,5 +1,5 @@
 import { chainErrorCodes as codes } from '../src/index.ts'
-import { accountIdOfPublicKey, encodeAddress, seedSigner, type Signer } from '@terrane/crypto'
+import { accountIdOfPublicKey, encodeAddress, type Signer } from '@terrane/crypto'
 import {
   createChainApp,
   MemoryChainStore,
@@ -16,21 +16,9 @@ import {
 } from '../src/index.ts'
 
 export const chainId = 'terrane-test-1'
-export const TRN = 1_000_000n
-
-/** A deterministic signer: seed = [tag, i, 0, ...]. */
-export function signerOf(i: number, tag = 1): Signer {
-  const seed = new Uint8Array(32)
-  seed[0] = tag
-  seed[1] = i & 0xff
-  seed[2] = i >> 8
-  return seedSigner(seed)
-}
-
-export function addressOf(s: Signer): Uint8Array {
-  return accountIdOfPublicKey(s.publicKey)
-}
-
+// The deterministic signers and units every package's tests share.
+export { TRN, addressOf, signerOf } from '../src/testing.ts'
+import { TRN, addressOf, signerOf } from '../src/testing.ts'
 export interface Fixture {
   users: Signer[]
   operators: Signer[]
