@@ -805,46 +805,37 @@ export function crossEpochEvidence(
     if (w.length < 2) continue
     const mine = rawOf(id)
     const epochs = w.length
-    let misses = 0
-    let expected = 0
-    let links = 0
-    for (const e of w) {
-      links += e.silentLinks
-      expected += e.silentMissExpected
-      for (const m of e.silentMissed)
-        if (isBlamed(m.partner, 'claimed', mine.silent)) expected -= m.q
-        else misses++
+    // Misses over the window; a miss blamed on the partner leaves the test (and its expectation).
+    const tally = (side: 'silent' | 'claimed') => {
+      let misses = 0
+      let expected = 0
+      let links = 0
+      for (const e of w) {
+        links += side === 'silent' ? e.silentLinks : e.claimedLinks
+        expected += side === 'silent' ? e.silentMissExpected : e.claimedMissExpected
+        for (const m of side === 'silent' ? e.silentMissed : e.claimedMissed)
+          if (isBlamed(m.partner, side === 'silent' ? 'claimed' : 'silent', mine[side])) expected -= m.q
+          else misses++
+      }
+      const p = misses >= params.reciprocityMissesMin ? poissonUpper(misses, expected) : 1
+      return { misses, links, p }
     }
-    if (misses >= params.reciprocityMissesMin) {
-      const p = poissonUpper(misses, expected)
-      if (p < pMax)
-        addFlag(
-          flags,
-          id,
-          'selective_witness',
-          `over ${epochs} epochs did not report ${misses} of ${links} neighbours that heard it (p=${p.toExponential(1)})`,
-        )
-    }
-    misses = 0
-    expected = 0
-    links = 0
-    for (const e of w) {
-      links += e.claimedLinks
-      expected += e.claimedMissExpected
-      for (const m of e.claimedMissed)
-        if (isBlamed(m.partner, 'silent', mine.claimed)) expected -= m.q
-        else misses++
-    }
-    if (misses >= params.reciprocityMissesMin) {
-      const p = poissonUpper(misses, expected)
-      if (p < pMax)
-        addFlag(
-          flags,
-          id,
-          'reception_unreciprocated',
-          `over ${epochs} epochs ${misses} of ${links} devices it claims to hear never heard it back (p=${p.toExponential(1)})`,
-        )
-    }
+    const silent = tally('silent')
+    if (silent.p < pMax)
+      addFlag(
+        flags,
+        id,
+        'selective_witness',
+        `over ${epochs} epochs did not report ${silent.misses} of ${silent.links} neighbours that heard it (p=${silent.p.toExponential(1)})`,
+      )
+    const claimed = tally('claimed')
+    if (claimed.p < pMax)
+      addFlag(
+        flags,
+        id,
+        'reception_unreciprocated',
+        `over ${epochs} epochs ${claimed.misses} of ${claimed.links} devices it claims to hear never heard it back (p=${claimed.p.toExponential(1)})`,
+      )
     let chi = 0
     let k = 0
     for (const e of w) {
