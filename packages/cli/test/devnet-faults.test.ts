@@ -13,8 +13,8 @@ import { toHex, fromHex } from '@terrane/codec'
 import { accountIdOfPublicKey } from '@terrane/crypto'
 import { LocalDevnet, checkAgreement, heightsSignedBy, readApiChain, readStoredChain, type NodeProcess } from '../src/index.ts'
 
-/** Ports 36000-36049 (5 nodes x 10); no other test uses this range. */
-const basePort = 36_000
+/** Ports 31000-31049 (5 nodes x 10): below Linux's ephemeral range (32768-60999), so no OS-assigned port can take them (one did: EADDRINUSE); no other test uses them. */
+const basePort = 31_000
 /**
  * Every wait below lasts as long as the nodes make progress (heights, or CPU time while a
  * process starts) and fails after this long without any: on a loaded 2-core machine a

@@ -12,8 +12,8 @@ import { blockHash } from '@terrane/consensus'
 import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
 import { loadNodeConfig, startNode, writeDevnet, type TerraneNode } from '../src/index.ts'
 
-/** Ports 38000-38039; no other test uses this range. */
-const basePort = 38_000
+/** Ports 31500-31539: below Linux's ephemeral range (32768-60999), so no OS-assigned port can take them; no other test uses them. */
+const basePort = 31_500
 
 async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs
