@@ -1,4 +1,4 @@
-import { hashDraw } from './rng.ts'
+import { hash } from 'node:crypto'
 import type { CoverageParams } from './params.ts'
 
 /** Block entropy for one challenge slot (e.g. the hash of the previous commit's signatures). */
@@ -27,6 +27,8 @@ export interface ChallengeSchedule {
 }
 
 const two64 = 1n << 64n
+const utf8 = new TextEncoder()
+const challengeTag = utf8.encode('TERRANE-CHALLENGE-V1')
 
 /**
  * Challenges per slot from block entropy: device d is challenged in slot s when
@@ -37,17 +39,32 @@ const two64 = 1n << 64n
 export function scheduleChallenges(input: ScheduleInput): ChallengeSchedule {
   const { params } = input
   const threshold = (BigInt(params.challengePpm) * two64) / 1_000_000n
+  // The draw is hashDraw(tag, entropy, id) < threshold: compared as two 32-bit halves (exact, no bigint per draw).
+  const thresholdHigh = Number(threshold >> 32n)
+  const thresholdLow = Number(threshold & 0xffff_ffffn)
   const ids = [...input.deviceIds].sort()
+  const idBytes = ids.map((id) => utf8.encode(id))
+  let idBytesMax = 0
+  for (const b of idBytes) idBytesMax = Math.max(idBytesMax, b.length)
   const last = new Map(input.lastChallengeMs)
   const bySlot = new Map<number, Set<string>>()
   const challengeCount = new Map<string, number>()
   const slots = [...input.slots].sort((a, b) => a.startMs - b.startMs)
   for (const slot of slots) {
     const chosen = new Set<string>()
-    for (const id of ids) {
+    const head = challengeTag.length + slot.entropy.length
+    const drawInput = new Uint8Array(head + idBytesMax)
+    drawInput.set(challengeTag, 0)
+    drawInput.set(slot.entropy, challengeTag.length)
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as string
       const previous = last.get(id)
       if (previous !== undefined && slot.startMs - previous < params.beaconIntervalMsMin) continue
-      if (hashDraw('TERRANE-CHALLENGE-V1', slot.entropy, id) >= threshold) continue
+      const bytes = idBytes[k] as Uint8Array
+      drawInput.set(bytes, head)
+      const digest = hash('sha256', drawInput.subarray(0, head + bytes.length), 'buffer')
+      const high = digest.readUInt32BE(0)
+      if (high > thresholdHigh || (high === thresholdHigh && digest.readUInt32BE(4) >= thresholdLow)) continue
       chosen.add(id)
       last.set(id, slot.startMs)
       challengeCount.set(id, (challengeCount.get(id) ?? 0) + 1)

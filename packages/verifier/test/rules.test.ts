@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sha256 } from '@terrane/codec'
 import { beaconPayload, beaconPayloadHash } from '@terrane/reports'
-import { coverageParams, verifyReports, type Verdict } from '../src/index.ts'
+import { coverageParams, hashDraw, scheduleChallenges, verifyReports, type Verdict } from '../src/index.ts'
 import { beacon, device, inputs, witness, warm, entropy, beaconTimeMs, params, type Dev } from './helpers.ts'
 
 // A beaconer B at the origin and witnesses 2-3 km away (about -110 dBm expected at 14 dBm EIRP+3).
@@ -206,4 +206,57 @@ test('at most 14 witnesses per beacon, chosen by block entropy whatever the arri
     .map((w) => w.key.deviceId)
     .sort()
   assert.notDeepEqual(selected(a), firstFourteen)
+})
+
+test('challenge schedule: each draw is hashDraw(tag, entropy, id) < challengePpm / 1e6 * 2^64, with the 6 h rate limit', () => {
+  const ids = Array.from({ length: 300 }, (_, i) => `tdev1${i.toString(36).padStart(8, 'q')}`)
+  const slots = Array.from({ length: 6 }, (_, s) => ({
+    slot: s,
+    entropy: sha256(Uint8Array.of(s, 7)),
+    startMs: 1_767_225_600_000 + s * 3_600_000,
+    endMs: 1_767_225_600_000 + (s + 1) * 3_600_000,
+  }))
+  for (const challengePpm of [0, 1, 166_667, 999_999, 1_000_000]) {
+    const p = coverageParams({ challengePpm })
+    const lastChallengeMs = new Map([[ids[3] as string, (slots[0]?.startMs as number) - 1]])
+    const schedule = scheduleChallenges({ params: p, slots, deviceIds: ids, lastChallengeMs })
+    // Reference: the definition, with bigints.
+    const threshold = (BigInt(challengePpm) << 64n) / 1_000_000n
+    const last = new Map(lastChallengeMs)
+    for (const slot of slots) {
+      const expected = ids.filter((id) => {
+        const previous = last.get(id)
+        if (previous !== undefined && slot.startMs - previous < p.beaconIntervalMsMin) return false
+        if (hashDraw('TERRANE-CHALLENGE-V1', slot.entropy, id) >= threshold) return false
+        last.set(id, slot.startMs)
+        return true
+      })
+      assert.deepEqual([...(schedule.bySlot.get(slot.slot) ?? [])], expected.sort(), `ppm ${challengePpm} slot ${slot.slot}`)
+    }
+    const total = [...schedule.challengeCount.values()].reduce((a, b) => a + b, 0)
+    if (challengePpm === 0) assert.equal(total, 0)
+    // Everyone in the first slot but the device challenged just before the epoch (slots are 1 h apart: no repeats within 6 h).
+    if (challengePpm === 1_000_000) assert.equal(total, ids.length - 1)
+    if (challengePpm === 166_667) assert.ok(total > 0 && total < ids.length * slots.length)
+  }
+})
+
+test('witness selection: the 14 smallest draws SHA-256(tag || slot entropy || beacon id || witness id), in draw order', () => {
+  const b = device('sb', 0, 0)
+  const ws = Array.from({ length: 20 }, (_, i) => device(`sw${i}`, 1_500 * Math.cos(i), 1_500 * Math.sin(i) + 1_000))
+  const result = verifyReports(
+    inputs([b, ...ws], [beacon(b), ...ws.map((w, i) => witness(w, b, { receivedAtMs: beaconTimeMs + 100 + i * 10 }))]),
+  )
+  const record = result.beacons[0]
+  assert.ok(record !== undefined && record.valid.length === 20)
+  const ranked = [...record.valid].sort((x, y) => {
+    const dx = hashDraw('TERRANE-WITNESS-SELECT-V1', record.slot.entropy, record.reportId, x.reportId)
+    const dy = hashDraw('TERRANE-WITNESS-SELECT-V1', record.slot.entropy, record.reportId, y.reportId)
+    return dx < dy ? -1 : dx > dy ? 1 : 0
+  })
+  assert.deepEqual(
+    record.selected.map((w) => w.deviceId),
+    ranked.slice(0, params.witnessesPerBeaconMax).map((w) => w.deviceId),
+  )
+  for (const w of ranked.slice(params.witnessesPerBeaconMax)) assert.equal(w.status, 'unselected')
 })
