@@ -43,6 +43,7 @@ import {
 } from './limits.ts'
 import { OutboundChannel } from './outbound-channel.ts'
 import { PeerScores } from './scores.ts'
+import { serialPing } from './serial-ping.ts'
 import type { PeerScoresInit, PenaltyOutcome, PenaltyReason } from './scores.ts'
 import { TokenBucket } from './token-bucket.ts'
 
@@ -166,7 +167,15 @@ export interface P2PNode {
   stop(): Promise<void>
 }
 
-type Services = { identify: Identify; ping: Ping; dht: KadDHT; pubsub: GossipSub }
+type Services = { identify: Identify; ping: Ping; connectionMonitorPing: Ping; dht: KadDHT; pubsub: GossipSub }
+
+/**
+ * The connection monitor's liveness pings get a protocol of their own. On `/ipfs/ping/1.0.0` they
+ * would share the one outbound ping stream per peer the spec allows with the DHT's and `ping()`'s
+ * pings, and the monitor opens its streams itself (not through the ping service): whichever came
+ * second failed with TooManyOutboundProtocolStreams, and a monitor ping that fails aborts the connection.
+ */
+const connectionMonitorPingPrefix = 'terrane'
 
 const protocolNamePattern = /^[a-z0-9][a-z0-9-]{0,31}$/
 
@@ -200,6 +209,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: init.connectionsMax ?? connectionsMaxDefault },
+    connectionMonitor: { protocolPrefix: connectionMonitorPingPrefix },
     connectionGater: {
       // Loopback and private addresses are normal for devnets; bans are by peer id.
       denyDialMultiaddr: () => false,
@@ -213,7 +223,10 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         : [bootstrap({ list: bootstrapAddresses, timeout: init.bootstrapDelayMs ?? bootstrapDelayMsDefault })],
     services: {
       identify: identify(),
-      ping: ping(),
+      // The DHT's pings and ping() share one outbound stream per peer (see SerialPing).
+      ping: serialPing(),
+      // Answers the connection monitor's pings (/terrane/ping/1.0.0).
+      connectionMonitorPing: ping({ protocolPrefix: connectionMonitorPingPrefix }),
       // clientMode false: on loopback no address is public, so automatic mode would never serve queries.
       dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper, protocol: '/terrane/kad/1.0.0' }),
       pubsub: gossipsub({
