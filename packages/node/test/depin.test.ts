@@ -7,8 +7,8 @@ import { pino } from 'pino'
 import { decodeAddress } from '@terrane/crypto'
 import { committedModuleStore as devicesStore, deviceStatus, devicesErrorCodeOfLog } from '@terrane/devices'
 import { signTx } from '@terrane/chain'
-import { sha256 } from '@terrane/codec'
-import { blockHash } from '@terrane/consensus'
+import { sha256, toHex } from '@terrane/codec'
+import { blockHash, type TxResult } from '@terrane/consensus'
 import { accountIdOfPublicKey, addressOfPublicKey } from '@terrane/crypto'
 import { buildOnboardingRequest, createSimulatedManufacturer, SoftwareSecureElement } from '@terrane/device'
 import { deviceKeyFromSeed } from '@terrane/reports/testing'
@@ -22,6 +22,26 @@ async function waitFor(predicate: () => boolean, timeoutMs: number, what: string
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/** The block and result of `tx` once a committed block carries it (onBlock runs once the block's results are stored). */
+function committedTx(node: TerraneNode, tx: Uint8Array, timeoutMs: number): Promise<{ height: number; index: number; result: TxResult }> {
+  const hash = toHex(sha256(tx))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe()
+      reject(new Error(`tx ${hash} was not committed within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const unsubscribe = node.onBlock((block, _commit, results) => {
+      const index = block.txs.findIndex((t) => toHex(sha256(t)) === hash)
+      if (index === -1) return
+      clearTimeout(timer)
+      unsubscribe()
+      const result = results.txResults[index]
+      if (result === undefined) reject(new Error(`block ${block.header.height} has no result for tx ${index}`))
+      else resolve({ height: block.header.height, index, result })
+    })
+  })
 }
 
 test('a devnet validator onboards simulated devices, settles a coverage epoch on chain and serves it over HTTP', async () => {
@@ -77,16 +97,21 @@ test('a devnet validator onboards simulated devices, settles a coverage epoch on
       },
       [owner],
     )
+    // Wait for the tx's result, not for the tx: the block store indexes a block's txs when it stores the
+    // block, before the block is executed and its results saved (polling txLocation and then reading the
+    // results found none in about one run in four, and the assertions read `undefined`).
+    const committed = committedTx(node, forged, 30_000)
     assert.equal(node.submitTx(forged).accepted, true)
-    let location: { height: number; index: number } | undefined
-    for (let i = 0; i < 300 && location === undefined; i++) {
-      location = await node.blockStore.txLocation(sha256(forged))
-      if (location === undefined) await new Promise((r) => setTimeout(r, 100))
-    }
-    assert.ok(location !== undefined, 'the forged onboarding tx was included')
-    const result = (await node.blockStore.results(location.height))?.txResults[location.index]
-    assert.notEqual(result?.code, 0)
-    assert.equal(devicesErrorCodeOfLog(result?.log ?? ''), 'DEVICES_ATTESTATION_UNKNOWN_ROOT')
+    const { height, index, result } = await committed
+    assert.deepEqual(await node.blockStore.txLocation(sha256(forged)), { height, index })
+    const stored = (await node.blockStore.results(height))?.txResults[index]
+    assert.deepEqual(
+      { code: stored?.code, log: stored?.log },
+      { code: result.code, log: result.log },
+      'onBlock runs once the results are stored',
+    )
+    assert.notEqual(result.code, 0)
+    assert.equal(devicesErrorCodeOfLog(result.log), 'DEVICES_ATTESTATION_UNKNOWN_ROOT', `tx result: ${JSON.stringify(result)}`)
     assert.equal(deviceStatus(devices, key.deviceId), undefined)
 
     const owners = sim.owners.map((o) => decodeAddress(o))
