@@ -121,8 +121,30 @@ export function logNormalSurvival(a: number): number {
 export const huberK = 2.5
 /** Compass-search steps of {@link locateDevice} (each halves the step or moves; 2 km to 5 m in about 10 halvings). */
 export const locationSearchStepsMax = 400
-/** Fewest observations for a location test (two unknowns, two to spare). */
-export const locationObservationsMin = 4
+/**
+ * Fewest observations for a location test. One is enough for the test (not for an estimate): with fewer
+ * observations than unknowns the best fit only gets better, so the likelihood ratio against chi-square(2)
+ * stays conservative, and a device whose only link is implausible at its assertion is as suspect as one
+ * with many.
+ */
+export const locationObservationsMin = 1
+/** Fewest observations for the robust (Huber) fit; below it the fit is the plain truncated-normal likelihood. */
+export const robustObservationsMin = 4
+
+/**
+ * ln of the unnormalised mass above `a` of Huber's density exp(-rho(z)) (rho = z^2 / 2 inside huberK,
+ * linear outside): the truncation term that matches the robust loss. The Gaussian survival would fall
+ * quadratically where the loss grows linearly, so a far-away position would always fit better (a single
+ * link's fit ran off to infinity).
+ */
+export function huberLogSurvival(a: number): number {
+  const k = huberK
+  const tail = Math.exp(-(k * k) / 2) / k
+  const sqrt2pi = Math.sqrt(2 * Math.PI)
+  if (a >= k) return (k * k) / 2 - k * a - Math.log(k)
+  if (a >= -k) return Math.log(sqrt2pi * (normalCdf(k) - normalCdf(a)) + tail)
+  return Math.log(sqrt2pi * (2 * normalCdf(k) - 1) + tail + tail - Math.exp((k * k) / 2 + k * a) / k)
+}
 
 export interface LocationTest {
   estimate: LocationEstimate
@@ -144,6 +166,11 @@ export function locateDevice(model: PathLossModel, asserted: LatLng, observation
   if (observations.length < locationObservationsMin) return undefined
   const sigma = model.shadowingDb
   const points = observations.map((o) => ({ ...toPlane(asserted, o.location), o }))
+  // Robust only where there are partners enough to outvote a liar; with fewer, a lying partner cannot be
+  // told from a lying device anyway, and the plain likelihood keeps the full weight of an impossible link.
+  const isRobust = observations.length >= robustObservationsMin
+  const k = isRobust ? huberK : Number.POSITIVE_INFINITY
+  const logSurvival = isRobust ? huberLogSurvival : logNormalSurvival
   const nll = (x: number, y: number): number => {
     let total = 0
     for (const p of points) {
@@ -151,8 +178,8 @@ export function locateDevice(model: PathLossModel, asserted: LatLng, observation
       const mean = p.o.linkBudgetDbm - pathLossDb(model, d, p.o.frequencyHz)
       const z = (p.o.rssiDbm - mean) / sigma
       const az = Math.abs(z)
-      total += az <= huberK ? (z * z) / 2 : huberK * az - (huberK * huberK) / 2
-      total += logNormalSurvival((model.sensitivityDbm - mean) / sigma)
+      total += az <= k ? (z * z) / 2 : k * az - (k * k) / 2
+      total += logSurvival((model.sensitivityDbm - mean) / sigma)
     }
     return total
   }
@@ -196,7 +223,7 @@ export function locateDevice(model: PathLossModel, asserted: LatLng, observation
     if (!moved) step /= 2
   }
   // Standard error from the Gauss-Newton information at the fit (as multilaterate).
-  const k = (10 * model.exponent) / Math.LN10
+  const slope = (10 * model.exponent) / Math.LN10
   let a = 0
   let b = 0
   let c = 0
@@ -204,8 +231,8 @@ export function locateDevice(model: PathLossModel, asserted: LatLng, observation
     const dx = bestX - p.x
     const dy = bestY - p.y
     const d2 = Math.max(dx * dx + dy * dy, model.referenceMeters ** 2)
-    const jx = (-k * dx) / d2
-    const jy = (-k * dy) / d2
+    const jx = (-slope * dx) / d2
+    const jy = (-slope * dy) / d2
     a += jx * jx
     b += jx * jy
     c += jy * jy

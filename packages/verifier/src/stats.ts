@@ -6,6 +6,7 @@ import { distanceForLossMeters, hearingProbability, pathLossDb, rssiProbitScore 
 import { excessDistanceMeters, locateDevice, locationTrustPpm, type LocationEstimate, type RangeObservation } from './location.ts'
 import { chiSquareLower, chiSquareUpper, poissonBinomialUpper, regularizedGammaP } from './prob.ts'
 import { normalCdf } from './model.ts'
+import { linkInnovation, stabilityFindings, stabilityTallies, type StabilityTerm } from './stability.ts'
 
 export interface Flag {
   kind: FlagKind
@@ -106,8 +107,11 @@ export function computeStatistics(
   const links = new Map<string, Map<string, Link>>()
   const eirpOf = new Map<string, number>()
   const listeners = new Set<string>()
+  /** Beaconers whose beacon carried local entropy: a claim to have heard it cannot be made from public data. */
+  const proven = new Set<string>()
   for (const b of v.beacons) {
     eirpOf.set(b.deviceId, b.body.txPowerDbm + b.body.antennaGainDbi)
+    if (b.body.localEntropy !== undefined) proven.add(b.deviceId)
     let out = links.get(b.deviceId)
     if (out === undefined) links.set(b.deviceId, (out = new Map()))
     for (const h of b.heard) {
@@ -138,6 +142,7 @@ export function computeStatistics(
   // re-asserted since are dropped.
   const decay = params.linkEvidenceDecay
   const evidenceLinks = new Map<string, Map<string, Link>>()
+  const stabilityTerms: StabilityTerm[] = []
   const nextLinks = new Map<string, Map<string, CarriedLink>>()
   const carry = (tx: string, rx: string, c: CarriedLink): void => {
     if (c.weight < carriedLinkWeightMin) return
@@ -156,6 +161,9 @@ export function computeStatistics(
       const weight = l.count + (isCurrent ? c.weight : 0)
       const gainDb = (l.gainDb * l.count + (isCurrent ? c.gainSumDb : 0)) / weight
       merged.set(rx, { rssiDbm: l.rssiDbm - l.gainDb + gainDb, gainDb, count: weight, frequencyHz: l.frequencyHz })
+      const z = linkInnovation(model.fastFadingDb, l.gainDb, l.count, isCurrent ? c : undefined)
+      if (z !== undefined) stabilityTerms.push({ tx, rx, z2: z * z })
+      const hasRaw = isCurrent && c.rawWeight !== undefined && c.rawGainSumDb !== undefined
       if (decay > 0 && txLocation !== undefined && rxLocation !== undefined)
         carry(tx, rx, {
           gainSumDb: gainDb * weight * decay,
@@ -164,6 +172,8 @@ export function computeStatistics(
           frequencyHz: l.frequencyHz,
           txLocation,
           rxLocation,
+          rawWeight: l.count + (hasRaw ? (c.rawWeight as number) : 0),
+          rawGainSumDb: l.gainDb * l.count + (hasRaw ? (c.rawGainSumDb as number) : 0),
         })
     }
   }
@@ -226,20 +236,25 @@ export function computeStatistics(
     if (d.location === undefined) continue
     const skip = firstPass.has(id) ? new Set([...firstPass].filter((x) => x !== id)) : new Set<string>()
     const { test, links: linkCount } = testLocation(id, d.location, skip)
-    if (test === undefined || !Number.isFinite(test.estimate.sigmaMeters)) continue
+    if (test === undefined) continue
     const isMismatch = test.pValue < pMax
-    const excess = excessDistanceMeters(d.location, test.estimate, params.locationSigmaAllowance)
-    const ppm = isMismatch ? locationTrustPpm(excess) : 1_000_000
-    locationTrust.set(id, { ppm, estimate: test.estimate, excessMeters: isMismatch ? excess : 0, pValue: test.pValue })
+    // Too few links for an estimate (two unknowns): the test still holds, the HIP-119 distance does not.
+    const hasEstimate = Number.isFinite(test.estimate.sigmaMeters)
+    if (hasEstimate) {
+      const excess = excessDistanceMeters(d.location, test.estimate, params.locationSigmaAllowance)
+      const ppm = isMismatch ? locationTrustPpm(excess) : 1_000_000
+      locationTrust.set(id, { ppm, estimate: test.estimate, excessMeters: isMismatch ? excess : 0, pValue: test.pValue })
+    }
     if (isMismatch)
       addFlag(
         flags,
         id,
         'location_mismatch',
-        `radio evidence (${linkCount} links) puts it ${Math.round(distanceMeters(cellCentre(d.location), test.estimate.location))} m from its assertion (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`,
+        hasEstimate
+          ? `radio evidence (${linkCount} links) puts it ${Math.round(distanceMeters(cellCentre(d.location), test.estimate.location))} m from its assertion (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`
+          : `its ${linkCount} link(s) are implausible at its asserted location (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`,
       )
   }
-  const misplaced = new Set([...locationTrust].filter(([, l]) => l.ppm < 1_000_000).map(([id]) => id))
 
   // 2. Reciprocity: a link carries beacons both ways through the same obstacles (static shadowing), so the
   // path gain of B -> A equals that of A -> B up to fast fading, and a listener must hear a device that
@@ -260,8 +275,24 @@ export function computeStatistics(
     forwardDbm: number
     /** Miss probability with the forward reception's likely fading taken into account (for the window). */
     qWindow: number
+    isProven: boolean
   }
   const reciprocalTerms = new Map<string, Array<{ partner: string; z2: number }>>()
+  // Links between two devices of one owner: whatever is wrong with them is that owner's doing.
+  const ownerLinks = new Map<
+    string,
+    { reciprocity: { sum: number; k: number }; stability: { sum: number; k: number }; members: Set<string> }
+  >()
+  const ownerTerm = (test: 'reciprocity' | 'stability', a: string, b: string, z2: number): void => {
+    const owner = devices.get(a)?.owner
+    if (owner === undefined || owner !== devices.get(b)?.owner) return
+    let o = ownerLinks.get(owner)
+    if (o === undefined) ownerLinks.set(owner, (o = { reciprocity: { sum: 0, k: 0 }, stability: { sum: 0, k: 0 }, members: new Set() }))
+    o[test].sum += z2
+    o[test].k++
+    o.members.add(a).add(b)
+  }
+  for (const t of stabilityTerms) ownerTerm('stability', t.tx, t.rx, t.z2)
   const events: Event[] = []
   for (const [x, out] of links) {
     for (const [y, link] of out) {
@@ -285,7 +316,7 @@ export function computeStatistics(
         const fadeMeanDb = (link.rssiDbm - predictedDbm) * fadingShrink
         qWindow = Math.max(lossFloor, normalCdf((model.sensitivityDbm - (expectedDbm - fadeMeanDb)) / windowFadingDb))
       }
-      events.push({ claimer: y, silent: x, q, qWindow, isMissed: back === undefined, forwardDbm: link.rssiDbm })
+      events.push({ claimer: y, silent: x, q, qWindow, isMissed: back === undefined, forwardDbm: link.rssiDbm, isProven: proven.has(x) })
       // Both directions must be heard for the pair to be seen: with equal link budgets that selection is
       // symmetric (the difference stays centred, only narrower: conservative); with unequal budgets the weaker
       // direction is truncated, so such pairs count only when both are clear of the sensitivity.
@@ -297,6 +328,7 @@ export function computeStatistics(
       ) {
         // Each direction's gain is a mean over its receptions this epoch: fading variance f^2 / count.
         const z = (link.gainDb - back.gainDb) / (model.fastFadingDb * Math.sqrt(1 / link.count + 1 / back.count))
+        ownerTerm('reciprocity', x, y, z * z)
         for (const [id, partner] of [
           [x, y],
           [y, x],
@@ -319,6 +351,9 @@ export function computeStatistics(
     for (const e of events) {
       const id = e[role]
       if (skip.has(role === 'claimer' ? e.silent : e.claimer)) continue
+      // A claim proved by the beacon's local entropy was heard (by the claimer, or an accomplice in range
+      // that relayed it within the witness delay): its silent partner, not the claimer, carries the miss.
+      if (role === 'claimer' && e.isProven) continue
       let t = out.get(id)
       if (t === undefined) out.set(id, (t = { qs: [], misses: 0 }))
       t.qs.push(e.q)
@@ -356,77 +391,33 @@ export function computeStatistics(
       )
   }
   const evidence = crossEpochEvidence(params, context.epoch, history, events, reciprocalChi, reciprocalTerms, flags)
-  for (const [id, c] of reciprocalChi) {
-    const p = chiSquareUpper(c.sum, c.k)
-    if (p < pMax)
-      addFlag(
-        flags,
-        id,
-        'rssi_not_reciprocal',
-        `link RSSI differs between the two directions beyond fading (chi2 ${c.sum.toFixed(0)} on ${c.k}, p=${p.toExponential(1)})`,
-      )
+  // Link stability: this epoch's gains against the earlier epochs' (see src/stability.ts).
+  const stability = stabilityTallies(stabilityTerms)
+  for (const [id, t] of stability) {
+    let e = evidence.get(id)
+    if (e === undefined) evidence.set(id, (e = emptyEvidence(context.epoch)))
+    e.stabilityChiSquare = t.rxChiSquare
+    e.stabilityLinks = t.rxLinks
+    e.stabilityTxChiSquare = t.txChiSquare
+    e.stabilityTxLinks = t.txLinks
   }
-
-  // 3. RSSI plausibility per witness device and per pair (probit scores of the truncated model).
-  const rssiScores = new Map<string, { sum: number; squares: number; count: number }>()
-  const pairs = new Map<string, { sum: number; count: number; witness: string; beaconer: string }>()
-  for (const w of valid) {
-    if (misplaced.has(w.beacon.deviceId)) continue
-    const witness = devices.get(w.deviceId) as DeviceRecord
-    const eirp = w.beacon.body.txPowerDbm + w.beacon.body.antennaGainDbi + witness.antennaGainDbi
-    const predicted = eirp - pathLossDb(model, w.distanceMeters, w.beacon.body.frequencyHz)
-    const score = rssiProbitScore(model, w.rssiDbm, predicted)
-    const s = rssiScores.get(w.deviceId) ?? { sum: 0, squares: 0, count: 0 }
-    s.sum += score
-    s.squares += score * score
-    s.count += 1
-    rssiScores.set(w.deviceId, s)
-    const key = `${w.beacon.deviceId}\u0000${w.deviceId}`
-    const p = pairs.get(key) ?? { sum: 0, count: 0, witness: w.deviceId, beaconer: w.beacon.deviceId }
-    p.sum += score
-    p.count += 1
-    pairs.set(key, p)
-  }
-  // Earlier epochs count through the carried links, once per link: a link's static shadowing is the same
-  // every epoch, so summing its score once per epoch would count one draw several times (the decayed
-  // per-device sums this replaced did, and flagged honest devices more often with every epoch).
-  const carriedScores = new Map<string, { sum: number; squares: number; count: number }>()
-  for (const [tx, out] of evidenceLinks) {
-    const from = locationOf(tx)
-    if (from === undefined || misplaced.has(tx)) continue
-    for (const [rx, l] of out) {
-      if (links.get(tx)?.has(rx) === true) continue
-      const at = locationOf(rx)
-      if (at === undefined || !rssiScores.has(rx)) continue
-      const budgetDbm = l.rssiDbm - l.gainDb
-      const score = rssiProbitScore(model, l.rssiDbm, budgetDbm - pathLossDb(model, distanceMeters(from, at), l.frequencyHz))
-      const c = carriedScores.get(rx) ?? { sum: 0, squares: 0, count: 0 }
-      c.sum += score
-      c.squares += score * score
-      c.count++
-      carriedScores.set(rx, c)
+  for (const [id, detail] of stabilityFindings(params, context.epoch, history, stability)) addFlag(flags, id, 'rssi_unstable', detail)
+  // An owner's links among its own devices must be reciprocal and stable like anyone's (chi-square sums over
+  // those links only; an honest owner's are calibrated like a device's). Fleets that fabricate each other's
+  // receptions (a grid in one room, a ring) fail them together.
+  for (const [owner, o] of ownerLinks)
+    for (const test of ['reciprocity', 'stability'] as const) {
+      const { sum, k } = o[test]
+      const p = k === 0 ? 1 : chiSquareUpper(sum, k)
+      if (p >= pMax) continue
+      for (const id of o.members)
+        addFlag(
+          flags,
+          id,
+          'owner_links_inconsistent',
+          `owner ${owner}: the ${k} links among its own ${o.members.size} devices fail ${test === 'reciprocity' ? 'reciprocity (the two directions differ)' : 'stability (RSSI moves between epochs)'} beyond fading (chi2 ${sum.toFixed(0)} on ${k}, p=${p.toExponential(1)})`,
+        )
     }
-  }
-  for (const [id, s] of rssiScores) {
-    const c = carriedScores.get(id)
-    const sum = s.sum + (c?.sum ?? 0)
-    const squares = s.squares + (c?.squares ?? 0)
-    const count = s.count + (c?.count ?? 0)
-    if (count < params.rssiSamplesMin) continue
-    const z = sum / Math.sqrt(count)
-    if (z > params.rssiZMax)
-      addFlag(flags, id, 'rssi_implausible', `mean RSSI score z=${z.toFixed(1)} over ${count.toFixed(1)} samples (max ${params.rssiZMax})`)
-    const mean = sum / count
-    const variance = squares / count - mean * mean
-    if (count >= 2 * params.rssiSamplesMin && variance < params.rssiVarianceMin)
-      addFlag(flags, id, 'rssi_too_regular', `RSSI score variance ${variance.toFixed(2)} (honest: 1, min ${params.rssiVarianceMin})`)
-  }
-  for (const p of pairs.values()) {
-    if (p.count < pairSamplesMin) continue
-    const mean = p.sum / p.count
-    if (mean > pairScoreMax)
-      addFlag(flags, p.witness, 'pair_rssi_implausible', `RSSI from ${p.beaconer} scores ${mean.toFixed(1)} over ${p.count} beacons`)
-  }
 
   // 4. Silent neighbourhood: nearby active devices that the model says should hear a beacon, but did not.
   // The same pass sums, per owner, how much of its devices' expected audience is its own fleet.
@@ -669,7 +660,86 @@ export function computeStatistics(
       )
   }
 
+  // 7. RSSI plausibility per witness device and per pair (probit scores of the truncated model). Last, so
+  // that beacons of devices flagged by the tests above are left out: a device asserted away from its
+  // hardware (a spoofer, a Sybil or ring member) is heard louder than its assertion allows, which says
+  // nothing about the honest listener.
+  const rssiScores = new Map<string, { sum: number; squares: number; count: number }>()
+  const pairs = new Map<string, { sum: number; count: number; witness: string; beaconer: string }>()
+  for (const w of valid) {
+    if (flags.has(w.beacon.deviceId)) continue
+    const witness = devices.get(w.deviceId) as DeviceRecord
+    const eirp = w.beacon.body.txPowerDbm + w.beacon.body.antennaGainDbi + witness.antennaGainDbi
+    const predicted = eirp - pathLossDb(model, w.distanceMeters, w.beacon.body.frequencyHz)
+    const score = rssiProbitScore(model, w.rssiDbm, predicted)
+    const s = rssiScores.get(w.deviceId) ?? { sum: 0, squares: 0, count: 0 }
+    s.sum += score
+    s.squares += score * score
+    s.count += 1
+    rssiScores.set(w.deviceId, s)
+    const key = `${w.beacon.deviceId}\u0000${w.deviceId}`
+    const p = pairs.get(key) ?? { sum: 0, count: 0, witness: w.deviceId, beaconer: w.beacon.deviceId }
+    p.sum += score
+    p.count += 1
+    pairs.set(key, p)
+  }
+  // Earlier epochs count through the carried links, once per link: a link's static shadowing is the same
+  // every epoch, so summing its score once per epoch would count one draw several times (the decayed
+  // per-device sums this replaced did, and flagged honest devices more often with every epoch).
+  const carriedScores = new Map<string, { sum: number; squares: number; count: number }>()
+  for (const [tx, out] of evidenceLinks) {
+    const from = locationOf(tx)
+    if (from === undefined || flags.has(tx)) continue
+    for (const [rx, l] of out) {
+      if (links.get(tx)?.has(rx) === true) continue
+      const at = locationOf(rx)
+      if (at === undefined || !rssiScores.has(rx)) continue
+      const budgetDbm = l.rssiDbm - l.gainDb
+      const score = rssiProbitScore(model, l.rssiDbm, budgetDbm - pathLossDb(model, distanceMeters(from, at), l.frequencyHz))
+      const c = carriedScores.get(rx) ?? { sum: 0, squares: 0, count: 0 }
+      c.sum += score
+      c.squares += score * score
+      c.count++
+      carriedScores.set(rx, c)
+    }
+  }
+  for (const [id, s] of rssiScores) {
+    const c = carriedScores.get(id)
+    const sum = s.sum + (c?.sum ?? 0)
+    const squares = s.squares + (c?.squares ?? 0)
+    const count = s.count + (c?.count ?? 0)
+    if (count < params.rssiSamplesMin) continue
+    const z = sum / Math.sqrt(count)
+    if (z > params.rssiZMax)
+      addFlag(flags, id, 'rssi_implausible', `mean RSSI score z=${z.toFixed(1)} over ${count.toFixed(1)} samples (max ${params.rssiZMax})`)
+    const mean = sum / count
+    const variance = squares / count - mean * mean
+    if (count >= 2 * params.rssiSamplesMin && variance < params.rssiVarianceMin)
+      addFlag(flags, id, 'rssi_too_regular', `RSSI score variance ${variance.toFixed(2)} (honest: 1, min ${params.rssiVarianceMin})`)
+  }
+  for (const p of pairs.values()) {
+    if (p.count < pairSamplesMin) continue
+    const mean = p.sum / p.count
+    if (mean > pairScoreMax)
+      addFlag(flags, p.witness, 'pair_rssi_implausible', `RSSI from ${p.beaconer} scores ${mean.toFixed(1)} over ${p.count} beacons`)
+  }
+
   return { flags, locationTrust, rssiScores, evidence, nextLinks }
+}
+
+function emptyEvidence(epoch: number): EpochEvidence {
+  return {
+    epoch,
+    reciprocalChiSquare: 0,
+    reciprocalLinks: 0,
+    reciprocalOutliers: [],
+    silentLinks: 0,
+    silentMissExpected: 0,
+    silentMissed: [],
+    claimedLinks: 0,
+    claimedMissExpected: 0,
+    claimedMissed: [],
+  }
 }
 
 /** A reciprocity term above this chi-square (p about 0.05 on one degree of freedom) is kept with its partner's id. */
@@ -685,6 +755,8 @@ export interface ReciprocityEvent {
   qWindow?: number
   isMissed: boolean
   forwardDbm: number
+  /** The beacon carried local entropy: the claim was heard (see the claimer tally). @default false */
+  isProven?: boolean
 }
 
 /**
@@ -719,21 +791,7 @@ export function crossEpochEvidence(
   const evidence = new Map<string, EpochEvidence>()
   const evidenceOf = (id: string): EpochEvidence => {
     let e = evidence.get(id)
-    if (e === undefined) {
-      e = {
-        epoch,
-        reciprocalChiSquare: 0,
-        reciprocalLinks: 0,
-        reciprocalOutliers: [],
-        silentLinks: 0,
-        silentMissExpected: 0,
-        silentMissed: [],
-        claimedLinks: 0,
-        claimedMissExpected: 0,
-        claimedMissed: [],
-      }
-      evidence.set(id, e)
-    }
+    if (e === undefined) evidence.set(id, (e = emptyEvidence(epoch)))
     return e
   }
   for (const ev of events) {
@@ -743,6 +801,7 @@ export function crossEpochEvidence(
     silent.silentLinks++
     silent.silentMissExpected += q
     if (ev.isMissed) silent.silentMissed.push({ partner: ev.claimer, q })
+    if (ev.isProven === true) continue
     const claimed = evidenceOf(ev.claimer)
     claimed.claimedLinks++
     claimed.claimedMissExpected += q
@@ -754,7 +813,6 @@ export function crossEpochEvidence(
     e.reciprocalLinks = c.k
     e.reciprocalOutliers = [...(reciprocalTerms.get(id) ?? [])]
   }
-  if (params.evidenceEpochs <= 1) return evidence
 
   // The window of every device with evidence: earlier epochs' tallies (from the history) and this one's.
   const windows = new Map<string, EpochEvidence[]>()
@@ -802,7 +860,6 @@ export function crossEpochEvidence(
   }
   for (const id of evidence.keys()) {
     const w = windowOf(id)
-    if (w.length < 2) continue
     const mine = rawOf(id)
     const epochs = w.length
     // Misses over the window; a miss blamed on the partner leaves the test (and its expectation).
@@ -820,7 +877,8 @@ export function crossEpochEvidence(
       const p = misses >= params.reciprocityMissesMin ? poissonUpper(misses, expected) : 1
       return { misses, links, p }
     }
-    const silent = tally('silent')
+    // The misses of one epoch have their own tests (with this epoch's selective listeners left out).
+    const silent = w.length < 2 ? { p: 1, misses: 0, links: 0 } : tally('silent')
     if (silent.p < pMax)
       addFlag(
         flags,
@@ -828,7 +886,7 @@ export function crossEpochEvidence(
         'selective_witness',
         `over ${epochs} epochs did not report ${silent.misses} of ${silent.links} neighbours that heard it (p=${silent.p.toExponential(1)})`,
       )
-    const claimed = tally('claimed')
+    const claimed = w.length < 2 ? { p: 1, misses: 0, links: 0 } : tally('claimed')
     if (claimed.p < pMax)
       addFlag(
         flags,
@@ -854,7 +912,7 @@ export function crossEpochEvidence(
           flags,
           id,
           'rssi_not_reciprocal',
-          `over ${epochs} epochs link RSSI differs between the two directions beyond fading (chi2 ${chi.toFixed(0)} on ${k}, p=${p.toExponential(1)})`,
+          `over ${epochs} epoch(s) link RSSI differs between the two directions beyond fading (chi2 ${chi.toFixed(0)} on ${k}, p=${p.toExponential(1)})`,
         )
     }
   }

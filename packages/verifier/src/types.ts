@@ -62,6 +62,8 @@ export const flagKinds = [
   'rssi_not_reciprocal',
   'owner_affinity',
   'witness_ring',
+  'rssi_unstable',
+  'owner_links_inconsistent',
 ] as const
 export type FlagKind = (typeof flagKinds)[number]
 
@@ -148,6 +150,11 @@ export interface EpochEvidence {
   claimedLinks: number
   claimedMissExpected: number
   claimedMissed: Array<{ partner: string; q: number }>
+  /** Link stability (src/stability.ts): as receiver, z^2 of its links' gain innovations and their count; as transmitter, the same over its beacons' receivers. Absent in evidence from before it existed. */
+  stabilityChiSquare?: number
+  stabilityLinks?: number
+  stabilityTxChiSquare?: number
+  stabilityTxLinks?: number
 }
 
 /**
@@ -164,6 +171,9 @@ export interface CarriedLink {
   /** Asserted cells of both ends when heard: evidence is dropped when either end re-asserts elsewhere. */
   txLocation: string
   rxLocation: string
+  /** Undecayed reception count and gain sum over the epochs the link was heard (the stability test's baseline). */
+  rawWeight?: number
+  rawGainSumDb?: number
 }
 
 export interface CoverageHistory {

@@ -22,14 +22,11 @@ test('coverage simulation (300 devices, seed 7, 2 epochs): the goals that hold a
     const paid = attackers.reduce((a, r) => a + r.paidShare, 0)
     const fair = attackers.reduce((a, r) => a + r.fairShare, 0)
     assert.ok(paid / fair <= 1.2, `epoch ${e.epoch}: attackers paid ${paid} vs fair ${fair}`)
-    // Goal (>= 90% recall) for the kinds that meet it from the first epoch at this size.
-    for (const kind of ['spoofer', 'witness_only', 'witness_ring', 'rssi_forger', 'sybil_owners'])
+    // Goal (>= 90% recall): every kind meets it from the first epoch at this size (grid clusters since the
+    // owner-level reciprocity test; before it they needed a second epoch of co-location evidence).
+    for (const kind of ['spoofer', 'grid_cluster', 'witness_only', 'witness_ring', 'rssi_forger', 'sybil_owners'])
       assert.ok(row(e.rows, kind).detectedShare >= 0.9, `epoch ${e.epoch}: ${kind} recall ${row(e.rows, kind).detectedShare}`)
   }
-  // Evidence carried across epochs: grid clusters (3 of 12 in the first epoch) are mostly caught in the
-  // second, as co-location gathers common partners over epochs (measured 10 of 12).
-  const grid = sim.epochs.map((e) => row(e.rows, 'grid_cluster').detected)
-  assert.ok((grid[0] as number) <= 4 && (grid[1] as number) >= 9, `grid detections per epoch ${grid.join(', ')}`)
   // Replaying gives the same digest, and the first epoch of a run is the one-epoch run.
   assert.deepEqual(runCoverageSim({ devices: 300, seed: 7 }).result.digest.hash, sim.epochs[0]?.digestHash)
 })

@@ -51,5 +51,44 @@ test('location test: an honest assertion passes, one 3 km off fails (likelihood 
   const spoofed = locateDevice(params.pathLoss, fromPlane(origin, 3_000, 0), observations({ x: 0, y: 0 }, 'spoof'))
   assert.ok(spoofed)
   assert.ok(spoofed.pValue < params.flagPValueMax, `p=${spoofed.pValue}`)
-  assert.equal(locateDevice(params.pathLoss, origin, observations({ x: 0, y: 0 }, 'x').slice(0, 3)), undefined)
+  assert.equal(locateDevice(params.pathLoss, origin, []), undefined)
+})
+
+test('location test with one to three links: an implausible link fails, honest ones pass', () => {
+  const model = params.pathLoss
+  // Honest: one to three partners at 300-2,700 m, shadowing drawn from the model, kept when heard.
+  const rng = new SeededRng('few-links')
+  let tested = 0
+  let rejected = 0
+  for (let i = 0; i < 3_000; i++) {
+    const observed: RangeObservation[] = []
+    for (let j = 0; j <= i % 3; j++) {
+      const d = 300 + rng.next() * 2_400
+      const angle = rng.next() * 2 * Math.PI
+      const rssiDbm = 33 - pathLossDb(model, d, 868_100_000) + model.shadowingDb * rng.normal()
+      if (rssiDbm >= model.sensitivityDbm)
+        observed.push({
+          location: fromPlane(origin, d * Math.cos(angle), d * Math.sin(angle)),
+          rssiDbm,
+          linkBudgetDbm: 33,
+          frequencyHz: 868_100_000,
+        })
+    }
+    if (observed.length === 0) continue
+    const few = locateDevice(model, origin, observed)
+    assert.ok(few)
+    if (observed.length === 1) assert.equal(few.estimate.sigmaMeters, Number.POSITIVE_INFINITY)
+    tested++
+    if (few.pValue < params.flagPValueMax) rejected++
+  }
+  assert.ok(tested > 2_000)
+  assert.equal(rejected, 0)
+  // A spoofer asserted 15 km from the one partner that hears it 800 m away.
+  const truth = { x: 15_000, y: 0 }
+  const rssiDbm = 33 - pathLossDb(model, 800, 868_100_000)
+  const spoofed = locateDevice(model, origin, [
+    { location: fromPlane(origin, truth.x + 800, 0), rssiDbm, linkBudgetDbm: 33, frequencyHz: 868_100_000 },
+  ])
+  assert.ok(spoofed)
+  assert.ok(spoofed.pValue < params.flagPValueMax, `p=${spoofed.pValue}`)
 })

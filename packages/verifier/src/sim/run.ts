@@ -1,6 +1,15 @@
 import { runEpoch, type EpochResult } from '../epoch.ts'
 import type { CoverageParams } from '../params.ts'
-import { adversaryKinds, buildWorld, simulateEpoch, warmHistory, type AdversaryKind, type DeviceKind, type World } from './world.ts'
+import {
+  adversaryKinds,
+  buildWorld,
+  simulateEpoch,
+  warmHistory,
+  type AdversaryKind,
+  type DeviceKind,
+  type SimDevice,
+  type World,
+} from './world.ts'
 
 export interface CoverageSimInit {
   devices: number
@@ -23,6 +32,13 @@ export interface KindRow {
   detected: number
   /** Share of detected (recall for adversaries, false-positive rate for honest). */
   detectedShare: number
+  /**
+   * Devices without radio evidence in the epoch: no witness report names them, as witness or beaconer
+   * (nobody heard them, they claim to hear nobody). No verifier can judge them; they earn nothing.
+   */
+  withoutEvidence: number
+  /** Detected among the devices with radio evidence. */
+  detectedWithEvidence: number
   /** Honest only: devices with at least one report rejected for a cheating reason. */
   wronglyRejected: number
   /** Share of this epoch's coverage pool paid out now (escrow excluded). */
@@ -86,6 +102,7 @@ export function runCoverageSim(init: CoverageSimInit): CoverageSimResult {
   const epochs: SimEpochSummary[] = []
   let reports = 0
   let witnessReports = 0
+  let lastLinked = new Set<SimDevice>()
   for (let epoch = 1; epoch <= epochCount; epoch++) {
     const startMs = firstStartMs + (epoch - 1) * world.params.epochMs
     const sim = simulateEpoch(world, epoch, startMs)
@@ -101,14 +118,15 @@ export function runCoverageSim(init: CoverageSimInit): CoverageSimResult {
     results.push(result)
     reports += sim.reports.length
     witnessReports += sim.reports.filter((r) => r.report.kind === 'witness').length
-    epochs.push({ epoch, rows: measureRows(world, [result]), digestHash: result.digest.hash })
+    lastLinked = sim.linked
+    epochs.push({ epoch, rows: measureRows(world, [result], sim.linked), digestHash: result.digest.hash })
   }
   const result = results[results.length - 1] as EpochResult
-  return { world, result, rows: measureRows(world, results), epochs, reports, witnessReports }
+  return { world, result, rows: measureRows(world, results, lastLinked), epochs, reports, witnessReports }
 }
 
 /** Detection in the last of `results`; paid and earned shares of all their pools together. */
-function measureRows(world: World, results: readonly EpochResult[]): KindRow[] {
+function measureRows(world: World, results: readonly EpochResult[], linked: ReadonlySet<SimDevice>): KindRow[] {
   const result = results[results.length - 1] as EpochResult
   const cheated = new Map<string, { any: boolean; all: boolean; count: number }>()
   for (const v of result.verdicts) {
@@ -135,6 +153,8 @@ function measureRows(world: World, results: readonly EpochResult[]): KindRow[] {
     const members = world.devices.filter((d) => d.kind === kind)
     if (members.length === 0) continue
     let detected = 0
+    let withoutEvidence = 0
+    let detectedWithEvidence = 0
     let wronglyRejected = 0
     let paid = 0n
     let earned = 0n
@@ -148,6 +168,8 @@ function measureRows(world: World, results: readonly EpochResult[]): KindRow[] {
         (e !== undefined && e.challenged > e.answered) ||
         (c !== undefined && c.count > 0 && c.all)
       if (isDetected) detected++
+      if (!linked.has(d)) withoutEvidence++
+      else if (isDetected) detectedWithEvidence++
       if (c?.any === true) wronglyRejected++
       paid += paidBy.get(d.record.deviceId) ?? 0n
       earned += earnedBy.get(d.record.deviceId) ?? 0n
@@ -158,6 +180,8 @@ function measureRows(world: World, results: readonly EpochResult[]): KindRow[] {
       devices: members.length,
       detected,
       detectedShare: detected / members.length,
+      withoutEvidence,
+      detectedWithEvidence,
       wronglyRejected: kind === 'honest' ? wronglyRejected : 0,
       paidShare: share(paid),
       earnedShare: share(earned),
@@ -183,13 +207,15 @@ export function formatSimTable(sim: CoverageSimResult): string[] {
   const attackerPaid = attackers.reduce((a, r) => a + r.paidShare, 0)
   const attackerFair = attackers.reduce((a, r) => a + r.fairShare, 0)
   const lines = [
-    '| kind | devices | detected | rate | paid share | earned share (incl. escrow) | fair share | paid / fair |',
-    '|---|---|---|---|---|---|---|---|',
+    '| kind | devices | detected | rate | without radio evidence | rate among those with evidence | paid share | earned share (incl. escrow) | fair share | paid / fair |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ]
-  for (const r of sim.rows)
+  for (const r of sim.rows) {
+    const withEvidence = r.devices - r.withoutEvidence
     lines.push(
-      `| ${r.kind} | ${r.devices} | ${r.detected} | ${(r.detectedShare * 100).toFixed(1)}% ${r.kind === 'honest' ? '(false positives)' : '(recall)'} | ${(r.paidShare * 100).toFixed(2)}% | ${(r.earnedShare * 100).toFixed(2)}% | ${(r.fairShare * 100).toFixed(2)}% | ${(r.paidShare / r.fairShare).toFixed(2)} |`,
+      `| ${r.kind} | ${r.devices} | ${r.detected} | ${(r.detectedShare * 100).toFixed(1)}% ${r.kind === 'honest' ? '(false positives)' : '(recall)'} | ${r.withoutEvidence} | ${withEvidence === 0 ? '-' : `${((r.detectedWithEvidence / withEvidence) * 100).toFixed(1)}%`} | ${(r.paidShare * 100).toFixed(2)}% | ${(r.earnedShare * 100).toFixed(2)}% | ${(r.fairShare * 100).toFixed(2)}% | ${(r.paidShare / r.fairShare).toFixed(2)} |`,
     )
+  }
   const honest = sim.rows.find((r) => r.kind === 'honest')
   if (honest !== undefined)
     lines.push(

@@ -274,6 +274,8 @@ export function linkShadow(world: World, a: SimDevice, b: SimDevice): number {
 export interface SimEpoch {
   slots: ChallengeSlot[]
   reports: SignedDeviceReport[]
+  /** Devices with radio evidence this epoch: named in a witness report, as witness or as beaconer. */
+  linked: Set<SimDevice>
 }
 
 /** RSSI forgers claim at most this many beacons per epoch that they did not hear. */
@@ -314,7 +316,9 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       if (list === undefined) byGroup.set(d.group, [d])
       else list.push(d)
     }
+  const linked = new Set<SimDevice>()
   const witness = (w: SimDevice, b: SimDevice, payload: Uint8Array, timeMs: number, rssiDbm: number, frequencyHz: number): void => {
+    linked.add(w).add(b)
     sign(w, 'witness', timeMs, {
       beaconDeviceId: b.record.deviceId,
       beaconPayloadHash: beaconPayloadHash(payload),
@@ -412,5 +416,5 @@ export function simulateEpoch(world: World, epoch: number, startMs: number): Sim
       witness(w, b, beacon.payload, beacon.timeMs + 300 + rng.int(1_000), modelDraw(b, w), b.frequencyHz)
     }
   }
-  return { slots: [slot], reports }
+  return { slots: [slot], reports, linked }
 }
