@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { greatCircleDistance } from 'h3-js'
 import { sha256 } from '@terrane/codec'
 import { addressOfPublicKey, seedSigner } from '@terrane/crypto'
@@ -209,12 +210,16 @@ class DefaultSimulation implements Simulation {
     for (const index of chosen) {
       const beaconer = this.devices[index]
       if (beaconer === undefined) continue
-      const payload = beaconPayload(init.entropy, beaconer.deviceId)
+      // Local entropy, drawn when the beacon goes out and published only in the signed beacon report: a
+      // witness can name the payload only if it heard the beacon (Helium's remote + local entropy).
+      const localEntropy = new Uint8Array(randomBytes(32))
+      const payload = beaconPayload(init.entropy, beaconer.deviceId, undefined, localEntropy)
       sends.push(
         this.#agent(beaconer.deviceId).report('beacon', {
           epoch: init.epoch,
           entropy: init.entropy,
           payload,
+          localEntropy,
           frequencyHz,
           txPowerDbm,
           antennaGainDbi,
