@@ -36,6 +36,11 @@ export const errorCodes = {
     wsCloseCode: 4008,
     description: 'The client did not keep up: its bounded send queue overflowed; the socket is closed. Resume from the last height seen.',
   },
+  API_MEMPOOL_FULL: {
+    status: 503,
+    description:
+      'The node is overloaded: its mempool is full and the fee does not beat the cheapest pooled transaction. Nothing was pooled; retry after the Retry-After delay (details.retryAfterMs) or with a higher fee.',
+  },
   API_NOT_READY: { status: 503, description: 'The node is not synced or not connected (only from /ready).' },
   API_UNAVAILABLE: { status: 503, description: 'The backend is shutting down or cannot be reached.' },
   API_INTERNAL: { status: 500, description: 'A bug: the server failed unexpectedly. Never expected; report it.' },

@@ -42,6 +42,9 @@ import type {
 } from './schemas.ts'
 import { txBytesMax } from './schemas.ts'
 
+/** What the memory backend tells a client refused for a full mempool to wait (one block of a devnet). */
+export const mempoolRetryAfterMs = 1000
+
 export interface MemoryBackendInit {
   /** @default 'terrane-memory' */
   chainId?: string
@@ -401,7 +404,10 @@ export class MemoryBackend implements NodeBackend {
     const hash = toHex(sha256(bytes))
     if (this.txs.has(hash)) throw new ApiError('API_TX_REJECTED', 'transaction already committed', { reason: 'duplicate' })
     if (this.mempool.size >= this.mempoolTxsMax && !this.mempool.has(hash))
-      throw new ApiError('API_TX_REJECTED', 'mempool is full', { reason: 'mempool_full' })
+      throw new ApiError('API_MEMPOOL_FULL', `mempool is full (${this.mempoolTxsMax} transactions)`, {
+        reason: 'pool_full',
+        retryAfterMs: mempoolRetryAfterMs,
+      })
     this.mempool.set(hash, Uint8Array.from(bytes))
     return { hash }
   }

@@ -133,9 +133,32 @@ function registerRoute(app: FastifyInstance, def: RouteDef, backend: NodeBackend
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const result = await def.handler(backend, { params: request.params, query: request.query, body: request.body })
       reply.code(def.status ?? 200)
+      // A batch answers per item; when the node refused any for overload, the response says when to retry.
+      const retryAfterMs = batchRetryAfterMsOf(result)
+      if (retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(retryAfterMs / 1000)))
       return result
     },
   })
+}
+
+/** Errors that tell the client when to come back (rate limit, overload) carry `details.retryAfterMs`. */
+function retryAfterMsOf(err: { code: string; details?: unknown }): number | undefined {
+  if (err.code !== 'API_RATE_LIMITED' && err.code !== 'API_MEMPOOL_FULL') return undefined
+  const retryAfterMs = (err.details as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs
+  return typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) ? retryAfterMs : undefined
+}
+
+/** The longest retry delay among a batch's refused items, if any was refused for overload. */
+function batchRetryAfterMsOf(result: unknown): number | undefined {
+  const results = (result as { results?: unknown } | null | undefined)?.results
+  if (!Array.isArray(results)) return undefined
+  let longest: number | undefined
+  for (const item of results) {
+    const error = (item as { error?: { code: string; details?: unknown } }).error
+    const ms = error === undefined ? undefined : retryAfterMsOf(error)
+    if (ms !== undefined && (longest === undefined || ms > longest)) longest = ms
+  }
+  return longest
 }
 
 /** Builds the server (routes registered, not yet listening). */
@@ -168,10 +191,8 @@ export async function createApiServer(components: ApiServerComponents, init: Api
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const apiError = toApiError(err)
     if (apiError.code === 'API_INTERNAL') request.log.error({ err }, 'Failed to serve request')
-    if (apiError.code === 'API_RATE_LIMITED' && typeof apiError.details === 'object' && apiError.details !== null) {
-      const retryAfterMs = (apiError.details as { retryAfterMs?: number }).retryAfterMs
-      if (typeof retryAfterMs === 'number') reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
-    }
+    const retryAfterMs = retryAfterMsOf(apiError)
+    if (retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(retryAfterMs / 1000)))
     return reply.code(apiError.status).send(bodyOf(apiError))
   })
   app.setNotFoundHandler((request, reply) =>

@@ -129,6 +129,30 @@ describe('REST', () => {
     }
   })
 
+  it('refuses transactions with 503 and Retry-After once the mempool is full, alone and in a batch', async () => {
+    const backend = new MemoryBackend({ mempoolTxsMax: 2 })
+    const server = await createApiServer({ backend }, { rateLimit: false })
+    after(() => server.stop())
+    const batch = await server.app.inject({ method: 'POST', url: '/v1/txs/batch', payload: { txs: ['0a01', '0a02', '0a03'] } })
+    assert.equal(batch.statusCode, 202)
+    const { results } = batch.json() as { results: Array<{ hash?: string; error?: { code: string; details?: { retryAfterMs?: number } } }> }
+    assert.deepEqual(
+      results.map((r) => r.hash !== undefined),
+      [true, true, false],
+    )
+    assert.equal(results[2]?.error?.code, 'API_MEMPOOL_FULL')
+    assert.equal(results[2]?.error?.details?.retryAfterMs, 1000)
+    assert.equal(batch.headers['retry-after'], '1')
+    const single = await server.app.inject({ method: 'POST', url: '/v1/txs', payload: { tx: '0a04' } })
+    assert.equal(single.statusCode, 503)
+    assert.equal(single.json().error.code, 'API_MEMPOOL_FULL')
+    assert.equal(single.headers['retry-after'], '1')
+    // A batch with nothing refused for overload carries no Retry-After.
+    const accepted = await server.app.inject({ method: 'POST', url: '/v1/txs/batch', payload: { txs: ['0a01'] } })
+    assert.equal(accepted.statusCode, 202)
+    assert.equal(accepted.headers['retry-after'], undefined)
+  })
+
   it('refuses a body over 1 MB with 413', async () => {
     const r = await t.server.app.inject({
       method: 'POST',

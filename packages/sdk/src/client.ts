@@ -22,6 +22,22 @@ import { subscribeEvents, type EventStream, type EventStreamInit } from './strea
 import { verifyStateProof, verifyTxInclusion } from './verify.ts'
 import type { TopicFilterDto, EventDto } from '@terrane/api/schemas'
 
+/** Why the node refused one transaction of a batch (`code` is the API error code, e.g. `API_MEMPOOL_FULL`). */
+export interface SubmitTxRefusal {
+  code: string
+  message: string
+  /** For `API_MEMPOOL_FULL`: `{ reason: 'pool_full', retryAfterMs }`. */
+  details?: unknown
+}
+
+/** Retry-After as delta-seconds or an HTTP date, in ms from now; null when absent or unreadable. */
+export function retryAfterMsOf(header: string | null, nowMs = Date.now()): number | null {
+  if (header === null || header.trim() === '') return null
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000
+  const at = Date.parse(header)
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs)
+}
+
 export interface ClientInit {
   /** Base URL of a node, e.g. http://127.0.0.1:26657 */
   url: string
@@ -82,7 +98,11 @@ export class TerraneClient {
     if (!response.ok) {
       const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error
       if (error?.code?.startsWith('API_') === true)
-        throw new SdkError(error.code as `API_${string}`, error.message ?? '', { status: response.status, details: error.details })
+        throw new SdkError(error.code as `API_${string}`, error.message ?? '', {
+          status: response.status,
+          details: error.details,
+          retryAfterMs: retryAfterMsOf(response.headers.get('retry-after')),
+        })
       throw new SdkError('SDK_HTTP', `${method} ${path}: HTTP ${response.status}`, { status: response.status })
     }
     return json as T
@@ -144,7 +164,11 @@ export class TerraneClient {
     }
   }
 
-  /** Submits canonical transaction bytes (e.g. from @terrane/chain buildTransfer / signTx); returns the hash. */
+  /**
+   * Submits canonical transaction bytes (e.g. from @terrane/chain buildTransfer / signTx); returns the hash.
+   * An overloaded node refuses with SdkError code `API_MEMPOOL_FULL` (HTTP 503) and `retryAfterMs`:
+   * nothing was pooled, the same bytes may be sent again after that delay.
+   */
   async submitTx(bytes: Uint8Array): Promise<string> {
     return (await this.request<{ hash: string }>('POST', '/v1/txs', { tx: toHex(bytes) })).hash
   }
@@ -153,9 +177,9 @@ export class TerraneClient {
    * Submits up to 1,000 transactions in one request (in order, so one sender's nonces
    * stay in sequence); each result is the hash once pooled, or the error refusing it.
    */
-  async submitTxBatch(txs: readonly Uint8Array[]): Promise<Array<{ hash: string } | { error: { code: string; message: string } }>> {
+  async submitTxBatch(txs: readonly Uint8Array[]): Promise<Array<{ hash: string } | { error: SubmitTxRefusal }>> {
     return (
-      await this.request<{ results: Array<{ hash: string } | { error: { code: string; message: string } }> }>('POST', '/v1/txs/batch', {
+      await this.request<{ results: Array<{ hash: string } | { error: SubmitTxRefusal }> }>('POST', '/v1/txs/batch', {
         txs: txs.map(toHex),
       })
     ).results

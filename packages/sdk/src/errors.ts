@@ -7,10 +7,25 @@ export class SdkError extends Error {
   readonly code: SdkErrorCode | `API_${string}`
   readonly status: number | null
   readonly details: unknown
-  constructor(code: SdkErrorCode | `API_${string}`, message: string, init: { status?: number; details?: unknown } = {}) {
+  /**
+   * When the server said to come back (HTTP Retry-After, in ms): set for `API_MEMPOOL_FULL`
+   * (503, the node is overloaded: nothing was pooled) and `API_RATE_LIMITED` (429). Null otherwise.
+   */
+  readonly retryAfterMs: number | null
+  constructor(
+    code: SdkErrorCode | `API_${string}`,
+    message: string,
+    init: { status?: number; details?: unknown; retryAfterMs?: number | null } = {},
+  ) {
     super(message)
     this.code = code
     this.status = init.status ?? null
     this.details = init.details
+    this.retryAfterMs = init.retryAfterMs ?? null
+  }
+
+  /** Whether the node refused for overload or rate (retry later, unchanged), not for the request itself. */
+  get isRetryable(): boolean {
+    return this.retryAfterMs !== null
   }
 }

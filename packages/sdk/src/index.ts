@@ -1,4 +1,4 @@
-export { TerraneClient, createClient, type ClientInit, type PageInit } from './client.ts'
+export { TerraneClient, createClient, retryAfterMsOf, type ClientInit, type PageInit, type SubmitTxRefusal } from './client.ts'
 export { subscribeEvents, type EventStream, type EventStreamInit } from './stream.ts'
 export { verifyStateProof, verifyTxInclusion, registerStateProofVerifier, type StateProofVerifier, type ProofVerdict } from './verify.ts'
 export { MultisigSession, type MultisigPolicy } from './multisig.ts'

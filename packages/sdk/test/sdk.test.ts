@@ -11,7 +11,15 @@ import {
 } from '@terrane/api'
 import { keyPairFromSeed, seedSigner } from '@terrane/crypto'
 import { sha256, toHex } from '@terrane/codec'
-import { createClient, verifyStateProof, verifyTxInclusion, MultisigSession, SdkError, type TerraneClient } from '../src/index.ts'
+import {
+  createClient,
+  retryAfterMsOf,
+  verifyStateProof,
+  verifyTxInclusion,
+  MultisigSession,
+  SdkError,
+  type TerraneClient,
+} from '../src/index.ts'
 
 describe('SDK against the API server (MemoryBackend)', () => {
   let backend: MemoryBackend
@@ -54,6 +62,33 @@ describe('SDK against the API server (MemoryBackend)', () => {
     )
     const admin = createClient({ url: client.url, apiKey: 'ops-key' })
     assert.deepEqual(await admin.admin.peers(), [])
+  })
+
+  it('surfaces an overloaded node: API_MEMPOOL_FULL with status 503 and retryAfterMs, per item in a batch', async () => {
+    const fullBackend = new MemoryBackend({ mempoolTxsMax: 1 })
+    const fullServer = await createApiServer({ backend: fullBackend }, { rateLimit: false })
+    try {
+      const full = createClient({ url: await fullServer.start() })
+      assert.match(await full.submitTx(Uint8Array.of(5, 1)), /^[0-9a-f]{64}$/)
+      await assert.rejects(
+        () => full.submitTx(Uint8Array.of(5, 2)),
+        (e: unknown) =>
+          e instanceof SdkError && e.code === 'API_MEMPOOL_FULL' && e.status === 503 && e.retryAfterMs === 1000 && e.isRetryable,
+      )
+      const [refused] = await full.submitTxBatch([Uint8Array.of(5, 3)])
+      assert.ok(refused !== undefined && 'error' in refused)
+      assert.equal(refused.error.code, 'API_MEMPOOL_FULL')
+      assert.deepEqual(refused.error.details, { reason: 'pool_full', retryAfterMs: 1000 })
+      // Other refusals are not retryable as they stand.
+      const bad = await full.devices({ limit: 1000 }).catch((e: unknown) => e)
+      assert.ok(bad instanceof SdkError && !bad.isRetryable)
+    } finally {
+      await fullServer.stop()
+    }
+    assert.equal(retryAfterMsOf('3'), 3000)
+    assert.equal(retryAfterMsOf('Thu, 01 Jan 1970 00:00:05 GMT', 1000), 4000)
+    assert.equal(retryAfterMsOf(null), null)
+    assert.equal(retryAfterMsOf('soon'), null)
   })
 
   it('submits canonical bytes and verifies committed transactions', async () => {
