@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { runCoverageSim, type KindRow } from '../src/sim/index.ts'
+import { formatSimTable, runCoverageSim, type KindRow } from '../src/sim/index.ts'
 
 const row = (rows: readonly KindRow[], kind: string): KindRow => {
   const r = rows.find((x) => x.kind === kind)
@@ -29,4 +29,14 @@ test('coverage simulation (300 devices, seed 7, 2 epochs): the goals that hold a
   }
   // Replaying gives the same digest, and the first epoch of a run is the one-epoch run.
   assert.deepEqual(runCoverageSim({ devices: 300, seed: 7 }).result.digest.hash, sim.epochs[0]?.digestHash)
+})
+
+test('the simulator table reads without adversaries over several epochs (no NaN ratios)', () => {
+  const sim = runCoverageSim({ devices: 60, seed: 3, adversaries: [], epochs: 2 })
+  const lines = formatSimTable(sim)
+  assert.ok(lines.some((l) => l.startsWith('| honest | 60 |')))
+  assert.ok(
+    lines.every((l) => !l.includes('NaN')),
+    lines.join('\n'),
+  )
 })

@@ -240,14 +240,15 @@ export function formatSimTable(sim: CoverageSimResult): string[] {
     )
     for (const e of sim.epochs) {
       const att = e.rows.filter((r) => r.kind !== 'honest')
-      const ratio = att.reduce((a, r) => a + r.paidShare, 0) / att.reduce((a, r) => a + r.fairShare, 0)
+      const fair = att.reduce((a, r) => a + r.fairShare, 0)
+      const ratio = fair === 0 ? '-' : (att.reduce((a, r) => a + r.paidShare, 0) / fair).toFixed(2)
       lines.push(
         `| ${e.epoch} | ${kinds
           .map((k) => {
             const r = e.rows.find((x) => x.kind === k)
             return r === undefined ? '' : `${(r.detectedShare * 100).toFixed(1)}%`
           })
-          .join(' | ')} | ${ratio.toFixed(2)} |`,
+          .join(' | ')} | ${ratio} |`,
       )
     }
   }
