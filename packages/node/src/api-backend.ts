@@ -19,6 +19,7 @@ import { encodeStateProof } from '@terrane/state'
 import type { Logger } from 'pino'
 import type { TerraneNode } from './node.ts'
 import type { NodeChainStore } from './chain-store.ts'
+import { mempoolFullRetryAfterMs } from './mempool/mempool.ts'
 import type { DepinView } from './depin/service.ts'
 import * as depinApi from './depin/api.ts'
 
@@ -228,6 +229,11 @@ export class NodeApiBackend implements NodeBackend {
     const result = this.node.submitTx(bytes)
     if (result.accepted) return { hash: toHex(result.hash) }
     if (result.reason === 'duplicate') return { hash: toHex(sha256(bytes)) }
+    if (result.reason === 'pool_full')
+      throw new ApiError('API_MEMPOOL_FULL', `mempool is full (${this.node.mempool.size} transactions)`, {
+        reason: result.reason,
+        retryAfterMs: mempoolFullRetryAfterMs,
+      })
     const log = result.log ?? result.reason
     if (result.reason === 'invalid' && /CHAIN_BAD_ENCODING|CHAIN_TX_TOO_LARGE|CHAIN_UNKNOWN_MESSAGE|CHAIN_BAD_MESSAGE/.test(log))
       throw new ApiError('API_BAD_TX', log)

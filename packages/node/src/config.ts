@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { blockTxsMax, devnetTimeouts } from '@terrane/consensus'
 
 /**
  * Node options (per node; STYLE.md section 5): chain parameters live in the
@@ -33,16 +34,26 @@ export interface NodeConfig {
     port: number
   }
   consensus: {
-    /** Use the fast devnet timeouts instead of CometBFT's. @default false */
+    /** Use the fast devnet timeouts (`nodeDevnetTimeouts`) instead of CometBFT's. @default false */
     isDevnetTiming: boolean
     /** @default true */
     isCreatingEmptyBlocks: boolean
+    /**
+     * Transactions this node puts in a block it proposes (within consensus's 4 MiB validity
+     * bound): a proposal every validator can check and execute well within the propose and
+     * prevote timeouts, so an overloaded pool never makes rounds fail. @default 2_000
+     */
+    proposalTxsMax: number
+    /** Pause after a commit (CometBFT timeout_commit); null keeps the timing's own (1 s, devnet 100 ms). @default null */
+    timeoutCommitMs: number | null
   }
   mempool: {
-    /** @default 50_000 */
+    /** @default 5_000 (CometBFT mempool.size) */
     txsMax: number
     /** @default 64 MiB */
     bytesMax: number
+    /** Pooled txs re-checked after each block beyond those of the block's senders (a rotating slice). @default 1_000 */
+    recheckTxsMax: number
   }
   /** Devnet-only options (optional so older config objects stay valid). */
   devnet?: {
@@ -79,8 +90,8 @@ export function defaultNodeConfig(home: string): NodeConfig {
     p2p: { listen: '/ip4/127.0.0.1/tcp/26656', bootstrap: [] },
     api: { host: '127.0.0.1', port: 26657, dashboardDir: null, rateLimitRequestsMax: 1000 },
     mqtt: { port: 1883 },
-    consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true },
-    mempool: { txsMax: 50_000, bytesMax: 64 * 1024 * 1024 },
+    consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true, proposalTxsMax: 2_000, timeoutCommitMs: null },
+    mempool: { txsMax: 5_000, bytesMax: 64 * 1024 * 1024, recheckTxsMax: 1_000 },
     devnet: { simulatedDevices: 0 },
   }
 }
@@ -112,6 +123,9 @@ export const environmentVariables: Record<string, (value: string) => NodeConfigO
   TERRANE_DASHBOARD_DIR: (v) => ({ api: { dashboardDir: v } }),
   TERRANE_API_RATE_LIMIT: (v) => ({ api: { rateLimitRequestsMax: Number(v) } }),
   TERRANE_SIMULATED_DEVICES: (v) => ({ devnet: { simulatedDevices: Number(v) } }),
+  TERRANE_MEMPOOL_TXS_MAX: (v) => ({ mempool: { txsMax: Number(v) } }),
+  TERRANE_PROPOSAL_TXS_MAX: (v) => ({ consensus: { proposalTxsMax: Number(v) } }),
+  TERRANE_TIMEOUT_COMMIT_MS: (v) => ({ consensus: { timeoutCommitMs: Number(v) } }),
 }
 
 function fromEnvironment(env: Record<string, string | undefined>): NodeConfigOverrides[] {
@@ -150,6 +164,12 @@ export function validateNodeConfig(c: NodeConfig): NodeConfig {
     throw new NodeConfigError('mempool.txsMax', 'must be a positive integer')
   if (!Number.isSafeInteger(c.mempool.bytesMax) || c.mempool.bytesMax < 1024)
     throw new NodeConfigError('mempool.bytesMax', 'must be at least 1024')
+  if (!Number.isSafeInteger(c.mempool.recheckTxsMax) || c.mempool.recheckTxsMax < 0)
+    throw new NodeConfigError('mempool.recheckTxsMax', 'must be a non-negative integer')
+  if (!Number.isSafeInteger(c.consensus.proposalTxsMax) || c.consensus.proposalTxsMax < 1 || c.consensus.proposalTxsMax > blockTxsMax)
+    throw new NodeConfigError('consensus.proposalTxsMax', `must be an integer in 1..${blockTxsMax}`)
+  if (c.consensus.timeoutCommitMs !== null && (!Number.isSafeInteger(c.consensus.timeoutCommitMs) || c.consensus.timeoutCommitMs < 0))
+    throw new NodeConfigError('consensus.timeoutCommitMs', 'must be a non-negative integer (milliseconds) or null')
   if (
     c.devnet !== undefined &&
     (!Number.isSafeInteger(c.devnet.simulatedDevices) || c.devnet.simulatedDevices < 0 || c.devnet.simulatedDevices > 10_000)
@@ -186,3 +206,11 @@ export async function loadNodeConfig(
   config = merge(config, flags)
   return validateNodeConfig({ ...config, home })
 }
+
+/**
+ * The node's devnet timeouts: the simulator's (`devnetTimeouts`, which its fixed digests
+ * depend on) with a shorter commit pause. The 200 ms pause was a third of the block
+ * interval at 50% load and waited for nothing: on loopback the fourth precommit arrives
+ * within a few milliseconds of the third, and the next proposer waits for no transactions.
+ */
+export const nodeDevnetTimeouts = { ...devnetTimeouts, timeoutCommitMs: 50 } as const

@@ -4,10 +4,10 @@ import { pino, type Logger } from 'pino'
 import { createChainApp, type ChainApp, type ChainModule, type EmissionSink } from '@terrane/chain'
 import { toHex } from '@terrane/codec'
 import { accountIdOfPublicKey, createVerifierPool, seedSigner, type VerifierPool } from '@terrane/crypto'
-import { createConsensus, devnetTimeouts, PrivValidator, type Block, type Commit, type FinalizeBlockResponse } from '@terrane/consensus'
+import { createConsensus, PrivValidator, type Block, type Commit, type FinalizeBlockResponse } from '@terrane/consensus'
 import { createP2PNode, type P2PNode } from '@terrane/p2p'
 import { createApiServer, type ApiServerInit } from '@terrane/api'
-import type { NodeConfig } from './config.ts'
+import { nodeDevnetTimeouts, type NodeConfig } from './config.ts'
 import { NodeApiBackend } from './api-backend.ts'
 import { ConsensusDriver, systemDriverClock, type DriverClock } from './consensus/driver.ts'
 import { ConsensusReactor } from './consensus/reactor.ts'
@@ -142,7 +142,8 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       {
         chainId: genesis.chain.chainId,
         address: validatorAddress,
-        ...(config.consensus.isDevnetTiming ? devnetTimeouts : {}),
+        ...(config.consensus.isDevnetTiming ? nodeDevnetTimeouts : {}),
+        ...(config.consensus.timeoutCommitMs === null ? {} : { timeoutCommitMs: config.consensus.timeoutCommitMs }),
         isCreatingEmptyBlocks: config.consensus.isCreatingEmptyBlocks,
       },
       { processProposal: (req) => app.processProposal(req), verify: verifiedSignatures.verify },
@@ -157,8 +158,16 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
           return { ok: true, sender: r.sender, nonce: r.nonce, fee: r.fee }
         },
         accountNonce: (sender) => app.account(sender).nonce,
+        peek: (tx) => {
+          try {
+            const { body } = app.decodeTx(tx) // cached by identity: checkTx and execution reuse it
+            return { sender: body.sender, nonce: body.nonce, fee: body.feeMicro }
+          } catch {
+            return undefined
+          }
+        },
       },
-      { txsMax: config.mempool.txsMax, bytesMax: config.mempool.bytesMax },
+      { txsMax: config.mempool.txsMax, bytesMax: config.mempool.bytesMax, recheckTxsMax: config.mempool.recheckTxsMax },
     )
 
     const p2p = await createP2PNode({
@@ -192,6 +201,7 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
         network: reactor,
         clock,
         log: (message, context) => logger.warn(context ?? {}, message),
+        proposalTxsMax: config.consensus.proposalTxsMax,
         events: {
           onBlock: (block, commit, results) => {
             metrics.height.set(block.header.height)

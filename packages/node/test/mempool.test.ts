@@ -13,7 +13,10 @@ function makeTx(sender: number, nonce: number, fee: number, salt: number, paddin
 class ModelChain implements TxChecker {
   readonly nonces = new Map<number, number>()
   readonly balances = new Map<number, number>()
+  /** Full checks (signature and state) so far: what overload admission must not spend. */
+  checks = 0
   check(tx: Uint8Array) {
+    this.checks++
     const sender = tx[0] as number
     const nonce = ((tx[1] as number) << 8) | (tx[2] as number)
     const fee = tx[3] as number
@@ -23,6 +26,10 @@ class ModelChain implements TxChecker {
   }
   accountNonce(sender: Uint8Array): number {
     return this.nonces.get(sender[0] as number) ?? 0
+  }
+  /** Sender, nonce and fee from the bytes alone (the node's cached decode). */
+  peek(tx: Uint8Array) {
+    return { sender: Uint8Array.of(tx[0] as number), nonce: ((tx[1] as number) << 8) | (tx[2] as number), fee: BigInt(tx[3] as number) }
   }
   /**
    * Prepares and applies a block as the chain does: a tx that cannot pay its fee is
@@ -82,47 +89,61 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 
 test('model-based: no tx lost, none applied twice, no nonce gaps or reorders, limits respected', () => {
   fc.assert(
-    fc.property(fc.array(command, { maxLength: 120 }), fc.integer({ min: 3, max: 20 }), (commands, txsMax) => {
-      const chain = new ModelChain()
-      const removed = new Map<string, RemovalReason>()
-      const pool = new Mempool(chain, { txsMax, bytesMax: 600, perSenderMax: 6, onRemoved: (h, r) => removed.set(toHex(h), r) })
-      const accepted = new Set<string>()
-      const committed = new Set<string>()
-      for (const c of commands) {
-        if (c.kind === 'add') {
-          const nonce = Math.max(0, chain.accountNonce(Uint8Array.of(c.sender)) + c.nonceOffset)
-          const result = pool.add(makeTx(c.sender, nonce, c.fee, c.salt, c.padding))
-          if (result.accepted) {
-            accepted.add(toHex(result.hash))
-            for (const h of result.evicted) assert.equal(removed.get(toHex(h)), 'evicted')
-            if (result.replaced !== undefined) assert.equal(removed.get(toHex(result.replaced)), 'replaced')
+    fc.property(
+      fc.array(command, { maxLength: 120 }),
+      fc.integer({ min: 3, max: 20 }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.boolean(),
+      (commands, txsMax, recheckTxsMax, isPeeking) => {
+        const chain = new ModelChain()
+        // Without peek the pool falls back to full checks (both paths are exercised).
+        const checker: TxChecker = isPeeking ? chain : { check: (tx) => chain.check(tx), accountNonce: (s) => chain.accountNonce(s) }
+        const removed = new Map<string, RemovalReason>()
+        const pool = new Mempool(checker, {
+          txsMax,
+          bytesMax: 600,
+          perSenderMax: 6,
+          recheckTxsMax,
+          onRemoved: (h, r) => removed.set(toHex(h), r),
+        })
+        const accepted = new Set<string>()
+        const committed = new Set<string>()
+        for (const c of commands) {
+          if (c.kind === 'add') {
+            const nonce = Math.max(0, chain.accountNonce(Uint8Array.of(c.sender)) + c.nonceOffset)
+            const result = pool.add(makeTx(c.sender, nonce, c.fee, c.salt, c.padding))
+            if (result.accepted) {
+              accepted.add(toHex(result.hash))
+              for (const h of result.evicted) assert.equal(removed.get(toHex(h)), 'evicted')
+              if (result.replaced !== undefined) assert.equal(removed.get(toHex(result.replaced)), 'replaced')
+            }
+          } else if (c.kind === 'block') {
+            const txs = pool.reap(c.bytesMax, c.txsMax)
+            assert.ok(txs.length <= c.txsMax)
+            assert.ok(txs.reduce((n, tx) => n + tx.length, 0) <= c.bytesMax)
+            const executed = chain.apply(txs)
+            for (const tx of executed) {
+              const key = toHex(sha256(tx))
+              assert.equal(committed.has(key), false, 'a tx was applied twice')
+              committed.add(key)
+            }
+            pool.update(executed)
+          } else {
+            // Another account's block drains this sender's balance.
+            chain.balances.set(c.sender, Math.min(chain.balances.get(c.sender) ?? 1_000_000, 30))
+            pool.update([])
           }
-        } else if (c.kind === 'block') {
-          const txs = pool.reap(c.bytesMax, c.txsMax)
-          assert.ok(txs.length <= c.txsMax)
-          assert.ok(txs.reduce((n, tx) => n + tx.length, 0) <= c.bytesMax)
-          const executed = chain.apply(txs)
-          for (const tx of executed) {
-            const key = toHex(sha256(tx))
-            assert.equal(committed.has(key), false, 'a tx was applied twice')
-            committed.add(key)
+          // Every accepted tx is in exactly one place: the pool, a block, or removed with a reason.
+          for (const key of accepted) {
+            const places = [pool.has(Uint8Array.from(Buffer.from(key, 'hex'))), committed.has(key), removed.has(key)].filter(Boolean).length
+            assert.equal(places, 1, `tx ${key.slice(0, 8)} is in ${places} places`)
           }
-          pool.update(executed)
-        } else {
-          // Another account's block drains this sender's balance.
-          chain.balances.set(c.sender, Math.min(chain.balances.get(c.sender) ?? 1_000_000, 30))
-          pool.update([])
+          assert.ok(pool.size <= txsMax)
+          assert.ok(pool.sizeBytes <= 600)
+          for (const e of pool.entries()) assert.ok(e.nonce >= chain.accountNonce(e.sender), 'a stale tx stayed in the pool')
         }
-        // Every accepted tx is in exactly one place: the pool, a block, or removed with a reason.
-        for (const key of accepted) {
-          const places = [pool.has(Uint8Array.from(Buffer.from(key, 'hex'))), committed.has(key), removed.has(key)].filter(Boolean).length
-          assert.equal(places, 1, `tx ${key.slice(0, 8)} is in ${places} places`)
-        }
-        assert.ok(pool.size <= txsMax)
-        assert.ok(pool.sizeBytes <= 600)
-        for (const e of pool.entries()) assert.ok(e.nonce >= chain.accountNonce(e.sender), 'a stale tx stayed in the pool')
-      }
-    }),
+      },
+    ),
     { numRuns: 400 },
   )
 })
@@ -166,6 +187,7 @@ test('a full pool evicts the cheapest tail, and refuses a tx cheaper than everyt
   pool.add(makeTx(1, 0, 10, 0))
   pool.add(makeTx(2, 0, 5, 0))
   assert.deepEqual(pool.add(makeTx(3, 0, 1, 0)), { accepted: false, reason: 'pool_full' })
+  assert.deepEqual(pool.add(makeTx(3, 0, 5, 0)), { accepted: false, reason: 'pool_full' }, 'an equal fee evicts nothing')
   const result = pool.add(makeTx(3, 0, 20, 0))
   assert.equal(result.accepted, true)
   assert.deepEqual(removed, ['evicted'])
@@ -179,4 +201,50 @@ test('committed txs cannot be re-submitted', () => {
   pool.add(tx)
   pool.update(chain.apply(pool.reap(1000)))
   assert.deepEqual(pool.add(tx), { accepted: false, reason: 'duplicate' })
+})
+
+test('a full pool refuses a tx that cannot evict anything before its full check (overload costs a decode, not a signature)', () => {
+  const chain = new ModelChain()
+  const pool = new Mempool(chain, { txsMax: 3 })
+  for (let sender = 1; sender <= 3; sender++) assert.equal(pool.add(makeTx(sender, 0, 10, 0)).accepted, true)
+  assert.equal(pool.isFull(), true)
+  const checksBefore = chain.checks
+  for (let sender = 4; sender < 54; sender++) assert.deepEqual(pool.add(makeTx(sender, 0, 10, 0)), { accepted: false, reason: 'pool_full' })
+  assert.equal(chain.checks, checksBefore, 'no full check for refused txs')
+  // A higher fee still gets in (it evicts the cheapest tail), after its full check.
+  assert.equal(pool.add(makeTx(60, 0, 11, 0)).accepted, true)
+  assert.equal(chain.checks, checksBefore + 1)
+  // A fee-bumped replacement of a pooled nonce needs no room: it is not refused as pool_full.
+  assert.equal(pool.add(makeTx(2, 0, 12, 1)).accepted, true)
+})
+
+test('after a block, the re-check covers the block senders and a bounded rotating slice of the rest', () => {
+  const chain = new ModelChain()
+  const removed: RemovalReason[] = []
+  const pool = new Mempool(chain, { recheckTxsMax: 4, onRemoved: (_h, r) => removed.push(r) })
+  for (let sender = 1; sender <= 20; sender++) pool.add(makeTx(sender, 0, 10, 0))
+  // A tx pooled elsewhere commits sender 1's nonce 0 with other bytes: its pooled tx is stale now.
+  const elsewhere = makeTx(1, 0, 30, 9)
+  chain.apply([elsewhere])
+  chain.checks = 0
+  pool.update([elsewhere])
+  assert.deepEqual(removed, ['stale'])
+  assert.equal(chain.checks, 4, 'the other 19 senders: only 4 re-checked this block')
+  // Every sender's balance drains: within ceil(19 / 4) = 5 blocks every tx has been re-checked once.
+  for (let sender = 2; sender <= 20; sender++) chain.balances.set(sender, 1)
+  for (let block = 0; block < 5; block++) pool.update([])
+  assert.equal(pool.size, 0)
+  assert.equal(removed.filter((r) => r === 'invalid_on_recheck').length, 19)
+})
+
+test('eviction needs the replacement bump: a marginally better fee does not drop an admitted tx', () => {
+  const chain = new ModelChain()
+  const removed: RemovalReason[] = []
+  const pool = new Mempool(chain, { txsMax: 2, onRemoved: (_h, r) => removed.push(r) })
+  pool.add(makeTx(1, 0, 20, 0))
+  pool.add(makeTx(2, 0, 20, 0))
+  assert.deepEqual(pool.add(makeTx(3, 0, 21, 0)), { accepted: false, reason: 'pool_full' }, '5% more: refused')
+  assert.deepEqual(removed, [])
+  assert.equal(pool.add(makeTx(3, 0, 22, 0)).accepted, true, '10% more: evicts')
+  assert.deepEqual(removed, ['evicted'])
 })

@@ -61,6 +61,8 @@ export interface ConsensusDriverComponents {
   clock: DriverClock
   events: DriverEvents
   log: (message: string, context?: Record<string, unknown>) => void
+  /** Transactions in a block this node proposes (node option `consensus.proposalTxsMax`). @default unbounded (consensus's bytes bound only) */
+  proposalTxsMax?: number
 }
 
 /** Events worth keeping in the WAL: everything that moves a height forward before it is decided. */
@@ -224,7 +226,7 @@ export class ConsensusDriver {
   private async perform(action: ConsensusAction): Promise<void> {
     switch (action.type) {
       case 'request-txs': {
-        const candidates = this.c.mempool.reap(action.bytesMax)
+        const candidates = this.c.mempool.reap(action.bytesMax, this.c.proposalTxsMax)
         const txs = this.c.app.prepareProposal({ height: action.height, timeMs: action.timeMs, txs: candidates, bytesMax: action.bytesMax })
         this.deliverNow({ type: 'proposal-txs', height: action.height, round: action.round, txs, nowMs: this.c.clock.nowMs() })
         return

@@ -1,4 +1,4 @@
-import { decode, encode, hashOf, t, toHex } from '@terrane/codec'
+import { decode, encode, hashOf, sha256, t, toHex } from '@terrane/codec'
 import type { VerifierPool } from '@terrane/crypto'
 import { voteSchema, type Vote } from '@terrane/consensus'
 import type { P2PNode } from '@terrane/p2p'
@@ -15,6 +15,10 @@ export const evidenceTopic = 'evidence'
 export const consensusMessageBytesMax = 8 * 1024 * 1024
 /** How often peers exchange status and retransmit what a peer at our height may lack. */
 export const gossipIntervalMs = 250
+/** Messages at least this large (proposals carrying blocks) are checked for duplicates before decoding. */
+export const duplicateCheckBytesMin = 4096
+/** Digests of large messages remembered for the duplicate check. */
+export const recentMessagesMax = 256
 
 const evidenceSchema = t.struct({ voteA: voteSchema, voteB: voteSchema })
 
@@ -46,6 +50,12 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   private timer: NodeJS.Timeout | undefined
   private isStopped = false
   private readonly blockSync: BlockSync
+  /** Digest of each recent large message -> the height/round we were at when it arrived. */
+  private readonly recentLarge = new Map<string, string>()
+  /** Encoded proposals by the (immutable) proposal object the reducer state holds. */
+  private readonly encodedProposals = new WeakMap<object, Uint8Array>()
+  /** Large messages dropped as copies of one already delivered at the same height and round. */
+  duplicatesDropped = 0
 
   constructor(private readonly c: ReactorComponents) {
     this.blockSync = new BlockSync({
@@ -123,6 +133,7 @@ export class ConsensusReactor implements ConsensusBroadcaster {
   }
 
   private receive(peerId: string, bytes: Uint8Array): void {
+    if (bytes.length >= duplicateCheckBytesMin && this.isDuplicate(bytes)) return
     let message: ConsensusMessage
     try {
       message = decodeMessage(bytes)
@@ -149,6 +160,27 @@ export class ConsensusReactor implements ConsensusBroadcaster {
     }
   }
 
+  /**
+   * Whether these bytes (a proposal with its block) already reached the driver at the
+   * height and round it is still in. Several peers forward a proposal a slow node lacks,
+   * and under load each copy cost a full decode (every transaction of the block) and a
+   * WAL append before the reducer saw it was a duplicate: the more behind, the more copies.
+   * A copy that arrives after the round moved on is decoded again (it may matter now).
+   */
+  private isDuplicate(bytes: Uint8Array): boolean {
+    const digest = toHex(sha256(bytes))
+    const { height, round } = this.c.driver().current
+    const at = `${height}/${round}`
+    if (this.recentLarge.get(digest) === at) {
+      this.duplicatesDropped++
+      return true
+    }
+    this.recentLarge.delete(digest)
+    this.recentLarge.set(digest, at)
+    if (this.recentLarge.size > recentMessagesMax) this.recentLarge.delete(this.recentLarge.keys().next().value as string)
+    return false
+  }
+
   private sendStatus(peerId?: string): void {
     const status = encodeMessage({ kind: 'status', ...ownRoundState(this.c.driver().current, this.c.blockStore.baseHeight) })
     if (peerId === undefined) this.c.p2p.broadcast(consensusChannel, status)
@@ -161,10 +193,21 @@ export class ConsensusReactor implements ConsensusBroadcaster {
     this.blockSync.maybeStart()
   }
 
+  /** Encodes a message; a proposal's bytes (its whole block) are encoded once, whoever it goes to. */
+  private encode(message: ConsensusMessage): Uint8Array {
+    if (message.kind !== 'proposal') return encodeMessage(message)
+    let bytes = this.encodedProposals.get(message.proposal)
+    if (bytes === undefined) {
+      bytes = encodeMessage(message)
+      this.encodedProposals.set(message.proposal, bytes)
+    }
+    return bytes
+  }
+
   /** Sends a peer at our height what its status says it lacks (see PeerGossip). */
   private sendLacking(peerId: string, peer: PeerRoundState, nowMs: number): void {
     for (const message of this.gossip.plan(this.c.driver().current, peerId, peer, nowMs))
-      this.c.p2p.send(peerId, consensusChannel, encodeMessage(message))
+      this.c.p2p.send(peerId, consensusChannel, this.encode(message))
   }
 }
 

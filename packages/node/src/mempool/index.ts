@@ -1,5 +1,6 @@
 export {
   Mempool,
+  mempoolFullRetryAfterMs,
   type TxCheck,
   type TxChecker,
   type MempoolInit,

@@ -1,5 +1,11 @@
 import { sha256, toHex } from '@terrane/codec'
 
+/**
+ * How long a client refused for a full pool is told to wait (HTTP Retry-After): about one
+ * block, after which a block's worth of room has opened.
+ */
+export const mempoolFullRetryAfterMs = 1000
+
 /** What the application says about a transaction, against committed state. */
 export type TxCheck = { ok: true; sender: Uint8Array; nonce: number; fee: bigint } | { ok: false; code: number; log: string }
 
@@ -10,6 +16,13 @@ export type TxCheck = { ok: true; sender: Uint8Array; nonce: number; fee: bigint
 export interface TxChecker {
   check(tx: Uint8Array): TxCheck
   accountNonce(sender: Uint8Array): number
+  /**
+   * Sender and fee from the bytes alone, without checking signatures or state (a cached
+   * decode), or undefined if they do not decode. Lets a full pool refuse a tx before the
+   * signature check, and a block's txs that were never pooled here mark their sender for
+   * re-check. Without it, both fall back to `check`.
+   */
+  peek?(tx: Uint8Array): { sender: Uint8Array; nonce: number; fee: bigint } | undefined
 }
 
 export type MempoolRejection =
@@ -41,6 +54,14 @@ export interface MempoolInit {
   committedCacheMax?: number
   /** A replacement must pay at least this much more fee, in percent (as Ethereum's tx pools). @default 10 */
   replaceFeeBumpPercent?: number
+  /**
+   * Pooled txs re-checked after a block beyond those of the block's senders (whose nonce
+   * and balance the block changed, always re-checked): a rotating slice, so the cost of a
+   * block stays bounded however full the pool is, and every tx is re-checked within
+   * `txsMax / recheckTxsMax` blocks. A tx that went invalid meanwhile only fails in
+   * `prepareProposal` or execution, never in consensus. @default 1_000
+   */
+  recheckTxsMax?: number
   /** Told about every tx that leaves without being committed (so nothing is lost silently). */
   onRemoved?: (hash: Uint8Array, reason: RemovalReason) => void
 }
@@ -88,6 +109,14 @@ export class Mempool {
   private readonly perSenderMax: number
   private readonly committedCacheMax: number
   private readonly bumpPercent: bigint
+  private readonly recheckTxsMax: number
+  /** Where the next block's rotating re-check starts, as an index into the senders. */
+  private recheckCursor = 0
+  /**
+   * A lower bound on the priority of every pooled tx (undefined: recompute). When the pool
+   * is full, a tx at or below it cannot evict anything: refused without a signature check.
+   */
+  private priorityFloor: bigint | undefined
   private readonly onRemoved: (hash: Uint8Array, reason: RemovalReason) => void
 
   constructor(
@@ -100,6 +129,7 @@ export class Mempool {
     this.perSenderMax = init.perSenderMax ?? 256
     this.committedCacheMax = init.committedCacheMax ?? 100_000
     this.bumpPercent = BigInt(init.replaceFeeBumpPercent ?? 10)
+    this.recheckTxsMax = init.recheckTxsMax ?? 1_000
     this.onRemoved = init.onRemoved ?? (() => {})
   }
 
@@ -115,11 +145,41 @@ export class Mempool {
     return this.byHash.has(toHex(hash))
   }
 
+  /** Whether a tx of `txBytes` bytes could only enter by evicting another (the pool is at its count or byte bound). */
+  isFull(txBytes = 0): boolean {
+    return this.byHash.size >= this.txsMax || this.bytes + txBytes > this.bytesMax
+  }
+
+  /**
+   * Whether a tx at `priority` may evict one at `victim`: only with the replacement bump
+   * (10% more fee per byte by default), so a pooled tx a client was told is admitted is
+   * not dropped for a rounding difference (transfers' sizes differ by a byte or two).
+   */
+  private outbids(priority: bigint, victim: bigint): boolean {
+    return priority * 100n >= victim * (100n + this.bumpPercent) && priority > victim
+  }
+
+  /** The lowest priority in the pool (cached until a tx at that priority leaves). */
+  private floor(): bigint | undefined {
+    if (this.priorityFloor === undefined)
+      for (const e of this.byHash.values())
+        if (this.priorityFloor === undefined || e.priority < this.priorityFloor) this.priorityFloor = e.priority
+    return this.priorityFloor
+  }
+
   add(tx: Uint8Array): AddResult {
     if (tx.length > this.txBytesMax) return { accepted: false, reason: 'too_large' }
     const hash = sha256(tx)
     const key = toHex(hash)
     if (this.byHash.has(key) || this.committed.has(key)) return { accepted: false, reason: 'duplicate' }
+    if (this.isFull(tx.length) && this.checker.peek !== undefined) {
+      // Overload: refuse what could not evict anything before paying for its signature check.
+      const peeked = this.checker.peek(tx)
+      const floor = this.floor()
+      const isReplacing = peeked !== undefined && this.senders.get(toHex(peeked.sender))?.byNonce.has(peeked.nonce) === true
+      if (peeked !== undefined && !isReplacing && floor !== undefined && !this.outbids(priorityOf(peeked.fee, tx.length), floor))
+        return { accepted: false, reason: 'pool_full' }
+    }
     const check = this.checker.check(tx)
     if (!check.ok) return { accepted: false, reason: 'invalid', code: check.code, log: check.log }
     const sender = toHex(check.sender)
@@ -168,12 +228,13 @@ export class Mempool {
     queue.byNonce.set(entry.nonce, entry)
     this.byHash.set(key, entry)
     this.bytes += tx.length
+    if (this.priorityFloor !== undefined && entry.priority < this.priorityFloor) this.priorityFloor = entry.priority
     return existing === undefined
       ? { accepted: true, hash, evicted: evicted.map((e) => e.hash) }
       : { accepted: true, hash, replaced: existing.hash, evicted: evicted.map((e) => e.hash) }
   }
 
-  /** The highest-nonce entry of some sender with the lowest priority, if it is cheaper than `incoming`. */
+  /** The highest-nonce entry of some sender with the lowest priority, if `incoming` outbids it. */
   private cheapestTail(excluded: Set<string>, incoming: Entry): Entry | undefined {
     let best: Entry | undefined
     for (const queue of this.senders.values()) {
@@ -183,7 +244,7 @@ export class Mempool {
       if (best === undefined || tail.priority < best.priority || (tail.priority === best.priority && tail.arrival > best.arrival))
         best = tail
     }
-    if (best === undefined || best.priority >= incoming.priority) return undefined
+    if (best === undefined || !this.outbids(incoming.priority, best.priority)) return undefined
     return best
   }
 
@@ -192,6 +253,7 @@ export class Mempool {
     if (queue?.byNonce.get(entry.nonce) === entry) queue.byNonce.delete(entry.nonce)
     if (queue !== undefined && queue.byNonce.size === 0) this.senders.delete(entry.sender)
     if (this.byHash.delete(entry.key)) this.bytes -= entry.tx.length
+    if (entry.priority === this.priorityFloor) this.priorityFloor = undefined
     if (reason !== 'committed') this.onRemoved(entry.hash, reason)
   }
 
@@ -219,30 +281,61 @@ export class Mempool {
   }
 
   /**
-   * After a block commits: forget its txs, drop txs whose nonce is now stale, and
-   * re-check every remaining tx against the new state (balances may have changed).
+   * After a block commits: forget its txs, then re-check against the new state the txs of
+   * the block's senders (nonces moved, balances paid fees: stale and unaffordable txs
+   * leave) and a rotating slice of up to `recheckTxsMax` others (balances may change
+   * by other accounts' txs, rarely). Bounded: the cost follows the block, not the pool.
    */
   update(committedTxs: readonly Uint8Array[]): void {
+    const touched = new Set<string>()
     for (const tx of committedTxs) {
       const key = toHex(sha256(tx))
       this.committed.set(key, true)
       if (this.committed.size > this.committedCacheMax) this.committed.delete(this.committed.keys().next().value as string)
       const entry = this.byHash.get(key)
-      if (entry !== undefined) this.remove(entry, 'committed')
-    }
-    for (const [sender, queue] of [...this.senders]) {
-      queue.baseNonce = this.checker.accountNonce(queue.bytes)
-      const ordered = [...queue.byNonce.values()].sort((a, b) => a.nonce - b.nonce)
-      for (const entry of ordered) {
-        if (entry.nonce < queue.baseNonce) {
-          this.remove(entry, 'stale')
-          continue
-        }
-        const check = this.checker.check(entry.tx)
-        if (!check.ok) this.remove(entry, 'invalid_on_recheck')
+      if (entry !== undefined) {
+        touched.add(entry.sender)
+        this.remove(entry, 'committed')
+        continue
       }
-      if (queue.byNonce.size === 0) this.senders.delete(sender)
+      // Not pooled here (another proposer's, or replaced): its sender's nonce moved all the same.
+      const sender = this.senderOf(tx)
+      if (sender !== undefined) touched.add(toHex(sender))
     }
+    for (const sender of touched) this.recheckSender(sender, Number.MAX_SAFE_INTEGER)
+    const others = [...this.senders.keys()].filter((s) => !touched.has(s))
+    let budget = this.recheckTxsMax
+    const start = others.length === 0 ? 0 : this.recheckCursor % others.length
+    let i = 0
+    for (; i < others.length && budget > 0; i++) budget -= this.recheckSender(others[(start + i) % others.length] as string, budget)
+    this.recheckCursor = start + i
+  }
+
+  private senderOf(tx: Uint8Array): Uint8Array | undefined {
+    if (this.checker.peek !== undefined) return this.checker.peek(tx)?.sender
+    const check = this.checker.check(tx)
+    return check.ok ? check.sender : undefined
+  }
+
+  /** Re-checks up to `txsMax` of a sender's txs in nonce order; returns how many it checked. */
+  private recheckSender(sender: string, txsMax: number): number {
+    const queue = this.senders.get(sender)
+    if (queue === undefined) return 0
+    queue.baseNonce = this.checker.accountNonce(queue.bytes)
+    const ordered = [...queue.byNonce.values()].sort((a, b) => a.nonce - b.nonce)
+    let checked = 0
+    for (const entry of ordered) {
+      if (checked >= txsMax) break
+      checked++
+      if (entry.nonce < queue.baseNonce) {
+        this.remove(entry, 'stale')
+        continue
+      }
+      const check = this.checker.check(entry.tx)
+      if (!check.ok) this.remove(entry, 'invalid_on_recheck')
+    }
+    if (queue.byNonce.size === 0) this.senders.delete(sender)
+    return checked
   }
 
   /** Drops every pooled tx (an operator's unsafe action); returns how many were dropped. */

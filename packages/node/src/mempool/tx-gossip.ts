@@ -20,6 +20,8 @@ export class TxGossip {
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   private timer: NodeJS.Timeout | undefined
+  /** Peers' txs not pooled because the pool was full (for metrics and tests). */
+  skippedWhileFull = 0
 
   constructor(
     private readonly p2p: P2PNode,
@@ -30,7 +32,17 @@ export class TxGossip {
     this.p2p.subscribe(
       txTopic,
       (_from, bytes) => {
-        for (const tx of decode(txBatchSchema, bytes)) this.mempool.add(tx)
+        for (const tx of decode(txBatchSchema, bytes)) {
+          // A full pool takes peers' txs only as room opens: their origin keeps them (and
+          // proposes them in its turn), so skipping costs nothing and spares a decode and a
+          // signature check per tx exactly when the node is overloaded (CometBFT refuses
+          // before CheckTx when full, too). Local submissions may still outbid by fee.
+          if (this.mempool.isFull(tx.length)) {
+            this.skippedWhileFull++
+            continue
+          }
+          this.mempool.add(tx)
+        }
       },
       {
         validate: (_from, bytes) => {
