@@ -54,3 +54,8 @@ export const discoveryIntervalMsDefault = 30_000
 export const bootstrapDelayMsDefault = 100
 /** Timeout of one ping used to measure latency. */
 export const pingTimeoutMsDefault = 5_000
+/**
+ * The longest one ping may run while callers share it (`SerialPing`): the maximum of libp2p's
+ * AdaptiveTimeout (@libp2p/utils), which bounds how long the DHT waits for a contact's ping.
+ */
+export const sharedPingMsMax = 60_000

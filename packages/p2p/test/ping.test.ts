@@ -35,6 +35,28 @@ test('concurrent pings to one peer share a round trip instead of failing', async
   }
 })
 
+test('a caller that gives up ends only its own wait; a ping nobody waits for makes way for the next', async () => {
+  const a = await startNode(68)
+  const b = await startNode(69)
+  try {
+    await connect(a, b)
+    const impatient = new AbortController()
+    const first = a.ping(b.peerId, { signal: impatient.signal })
+    const second = a.ping(b.peerId)
+    impatient.abort(new Error('gave up'))
+    await assert.rejects(first, /gave up/)
+    assert.ok((await second) >= 0, 'the other caller still gets the round trip')
+    // Every caller gives up: that ping is abandoned, and the next one waits for its stream instead of failing.
+    const abandoned = new AbortController()
+    const third = a.ping(b.peerId, { signal: abandoned.signal })
+    abandoned.abort(new Error('gave up'))
+    await assert.rejects(third, /gave up/)
+    assert.ok((await a.ping(b.peerId)) >= 0)
+  } finally {
+    await stopAll([a, b])
+  }
+})
+
 test('a ping waits for an outbound ping stream still open on the connection, then succeeds', async () => {
   const a = await startNode(62)
   const b = await startNode(63)
