@@ -242,3 +242,10 @@ test('the README documents every exit code and every CLI error code', async () =
   const errors = readme.slice(readme.indexOf('## Error codes'), readme.indexOf('## Library API'))
   for (const code of Object.keys(cliErrorExitCodes)) assert.ok(errors.includes(`\`${code}\``), `${code} is documented`)
 })
+
+test('terrane devnet refuses a log level that hides the info lines it follows (it would show height 0 forever)', async () => {
+  const cli = await testCli()
+  const run = await cli.run(['devnet', '--log-level', 'warn', '--dir', 'unused-devnet'])
+  assert.equal(run.code, exitCodes.usage)
+  assert.match(run.stderr, /^error \[CLI_USAGE\]: --log-level must be one of trace, debug, info/)
+})

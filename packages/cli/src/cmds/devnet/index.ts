@@ -26,6 +26,9 @@ const statusLineMs = 10_000
 const firstBlockWarningMs = 60_000
 
 /** `terrane devnet`: N validators as separate processes on 127.0.0.1, one command, Ctrl-C stops them all. */
+/** Log levels the devnet can run nodes at: it reads their info lines to follow heights. */
+export const devnetLogLevels = ['trace', 'debug', 'info'] as const
+
 export function registerDevnet(program: Command, ctx: CliContext): void {
   program
     .command('devnet')
@@ -35,7 +38,7 @@ export function registerDevnet(program: Command, ctx: CliContext): void {
     .option('--dir <dir>', 'devnet directory (node i in <dir>/node<i>)', '.terrane/devnet')
     .option('--base-port <port>', 'node i uses base+10i (p2p), base+10i+1 (API), base+10i+2 (MQTT)', '26600')
     .option('--fresh', 'delete <dir> and write a new devnet (new genesis) first')
-    .option('--log-level <level>', 'log level of every node', 'info')
+    .option('--log-level <level>', `log level of every node's log file: ${devnetLogLevels.join(', ')}`, 'info')
     .option('--stop-timeout <ms>', 'after Ctrl-C, how long to wait for each node before SIGKILL', '10000')
     .option('--simulate-devices <n>', 'simulated devices run by node 0 (onboard on chain, report over MQTT); 0 for none', '24')
     .addHelpText(
@@ -50,6 +53,14 @@ Examples:
     )
     .action(async (_o: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<DevnetOptions>()
+      // The devnet learns each node's progress from its log ('Committed block', 'Serving the API' at info),
+      // so a level that hides info lines would leave it showing height 0 and nodes forever starting.
+      const logLevel = opts.logLevel ?? 'info'
+      if (!(devnetLogLevels as readonly string[]).includes(logLevel))
+        throw new CliError(
+          'CLI_USAGE',
+          `--log-level must be one of ${devnetLogLevels.join(', ')} (the devnet follows the nodes' info lines), got "${logLevel}"`,
+        )
       const basePort = parseNonNegativeInteger(opts.basePort, '--base-port')
       if (basePort < 1024 || basePort > 65_000) throw new CliError('CLI_USAGE', '--base-port must be 1024 to 65000')
       const out0 = (line: string) => ctx.io.stdout(line + '\n')
@@ -65,7 +76,7 @@ Examples:
         fullNodes: parseNonNegativeInteger(opts.fullNodes, '--full-nodes'),
         basePort,
         isFresh: opts.fresh === true,
-        env: { TERRANE_LOG_LEVEL: opts.logLevel ?? 'info', TERRANE_DASHBOARD_DIR: dashboardDir },
+        env: { TERRANE_LOG_LEVEL: logLevel, TERRANE_DASHBOARD_DIR: dashboardDir },
       })
       // Node 0 runs the simulated devices (a node option in its config file).
       const simulatedDevices = parseNonNegativeInteger(opts.simulateDevices, '--simulate-devices')
