@@ -1,10 +1,15 @@
 // The chain's headline figure (issue 5): 4 validators as separate processes on this
 // machine, signed transfers from an open-loop load generator through the nodes'
 // REST API (every 20 ms, what is due goes out as one POST /v1/txs/batch per node),
-// rising rates until saturation, then latency at 50% and 80% of it.
+// rising rates until saturation, then overload (1,000/s and twice the saturation rate:
+// committed throughput must hold, excess refused with API_MEMPOOL_FULL, nothing admitted
+// lost), then latency at 50% and 80% of saturation.
 //   npm run bench -- devnet
+// Environment: TERRANE_BENCH_RATES (rising rates), TERRANE_BENCH_STEP_S (8),
+// TERRANE_BENCH_OVERLOAD_S (20), TERRANE_BENCH_NODE_ENV (JSON object of TERRANE_* node
+// settings, e.g. {"TERRANE_MEMPOOL_TXS_MAX":"2000"}), TERRANE_BENCH_KEEP=1 keeps the homes.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ed25519VerifyLimitPerSecond, percentile, report, type BenchRow } from '@terrane/bench'
 import { buildTransfer } from '@terrane/chain'
@@ -19,6 +24,9 @@ const basePort = 37_000
 /** Senders: the mempool admits at most 64 nonces ahead per sender (mempoolNonceAheadMax), so load needs many. */
 const sendersCount = 256
 const stepSeconds = Number(process.env.TERRANE_BENCH_STEP_S ?? 8)
+/** Overload steps run longer: the pools must fill before refusals start and the steady state shows. */
+const overloadStepSeconds = Number(process.env.TERRANE_BENCH_OVERLOAD_S ?? 20)
+const nodeEnv = JSON.parse(process.env.TERRANE_BENCH_NODE_ENV ?? '{}') as Record<string, string>
 const offeredRates = (process.env.TERRANE_BENCH_RATES ?? '250,500,1000,2000,4000,8000').split(',').map(Number)
 /** Transactions in flight at most (beyond it, the generator itself is saturated and says so). */
 const inFlightMax = 20_000
@@ -33,7 +41,7 @@ interface Sent {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'terrane-bench-'))
-const devnet = await LocalDevnet.open({ dir, validators, basePort })
+const devnet = await LocalDevnet.open({ dir, validators, basePort, env: nodeEnv })
 const urls = devnet.info.nodes.map((n) => n.apiUrl)
 const clients = urls.map((url) => createClient({ url, timeoutMs: 30_000 }))
 const chainId = devnet.info.chainId
@@ -41,19 +49,25 @@ const sent = new Map<string, Sent>()
 const committedAt = new Map<string, number>() // hash -> ms the block was seen
 const blockLog: Array<{ seenMs: number; txs: number }> = []
 let watching = true
+const watchErrors = new Map<string, number>()
 
 async function watchBlocks(): Promise<void> {
   const client = clients[0]!
   let seen = (await client.status()).height
   while (watching) {
-    const height = (await client.status()).height
-    for (let h = seen + 1; h <= height; h++) {
-      const block = await client.block(h)
-      if (block === null) break
-      const now = performance.now()
-      for (const hash of block.txHashes) committedAt.set(hash, now)
-      blockLog.push({ seenMs: now, txs: block.txHashes.length })
-      seen = h
+    try {
+      const height = (await client.status()).height
+      for (let h = seen + 1; h <= height; h++) {
+        const block = await client.block(h)
+        if (block === null) break
+        const now = performance.now()
+        for (const hash of block.txHashes) committedAt.set(hash, now)
+        blockLog.push({ seenMs: now, txs: block.txHashes.length })
+        seen = h
+      }
+    } catch (err) {
+      // A busy node may answer a poll late or with an error: poll again (counted, printed at the end).
+      watchErrors.set(String((err as Error).message).slice(0, 80), (watchErrors.get(String((err as Error).message).slice(0, 80)) ?? 0) + 1)
     }
     await new Promise((r) => setTimeout(r, pollMs))
   }
@@ -73,8 +87,22 @@ async function submit(url: string, hex: string): Promise<boolean> {
   }
 }
 
-/** Submits a batch (POST /v1/txs/batch); returns how many the node refused. */
-async function submitBatch(url: string, hexes: readonly string[]): Promise<number> {
+interface BatchOutcome {
+  /** Indexes refused because the node was overloaded (API_MEMPOOL_FULL): the sender rewinds to resend them. */
+  overloaded: number[]
+  /** Indexes refused for any other reason (or lost with the request). */
+  refused: number[]
+}
+
+/** Refusals other than overload, by API error code and reason (printed at the end). */
+const refusalsByReason = new Map<string, number>()
+function countRefusal(reason: string, count = 1): void {
+  refusalsByReason.set(reason, (refusalsByReason.get(reason) ?? 0) + count)
+}
+
+/** Submits a batch (POST /v1/txs/batch); says which the node refused, and why. */
+async function submitBatch(url: string, hexes: readonly string[]): Promise<BatchOutcome> {
+  const all = hexes.map((_, i) => i)
   try {
     const res = await fetch(`${url}/v1/txs/batch`, {
       method: 'POST',
@@ -83,12 +111,22 @@ async function submitBatch(url: string, hexes: readonly string[]): Promise<numbe
     })
     if (!res.ok) {
       await res.arrayBuffer()
-      return hexes.length
+      countRefusal(`HTTP ${res.status}`, hexes.length)
+      return { overloaded: [], refused: all }
     }
-    const { results } = (await res.json()) as { results: Array<{ hash?: string }> }
-    return results.filter((r) => r.hash === undefined).length
-  } catch {
-    return hexes.length
+    const { results } = (await res.json()) as { results: Array<{ hash?: string; error?: { code: string; message: string } }> }
+    const outcome: BatchOutcome = { overloaded: [], refused: [] }
+    results.forEach((r, i) => {
+      if (r.error?.code === 'API_MEMPOOL_FULL') outcome.overloaded.push(i)
+      else if (r.hash === undefined) {
+        outcome.refused.push(i)
+        countRefusal(`${r.error?.code} ${r.error?.message.split(':')[0] ?? ''}`)
+      }
+    })
+    return outcome
+  } catch (err) {
+    countRefusal(`request failed: ${(err as Error).message}`, hexes.length)
+    return { overloaded: [], refused: all }
   }
 }
 
@@ -121,15 +159,22 @@ async function cpuSeconds(): Promise<{ nodes: number; generator: number }> {
 
 interface StepResult {
   offered: number
+  seconds: number
   submitted: number
+  /** Refused for overload (API_MEMPOOL_FULL, HTTP 503 with Retry-After). */
+  overloaded: number
+  /** Refused for anything else. */
   rejected: number
   generatorDropped: number
   committedPerSecond: number
+  /** Admitted transactions' submit-to-final latencies. */
   latenciesMs: number[]
   committedShare: number
   /** Validators' CPU milliseconds per committed transaction (all 4 processes together). */
   nodeCpuMsPerTx: number
   generatorCpuMsPerTx: number
+  /** Load average (1 min) when the step ended. */
+  load: number
 }
 
 try {
@@ -159,24 +204,31 @@ try {
 
   const sink = accountIdOfPublicKey(seedSigner(devnetSeed('bench', 'sink')).publicKey)
   let nextSender = 0
-  /** Builds one signed transfer (round-robin over senders, each in nonce order). */
-  const nextTx = (): { hex: string; hash: string; url: string } => {
+  /** Hash of every transaction a node admitted (answered with its hash), for the "nothing admitted is lost" check. */
+  const admitted = new Set<string>()
+  /**
+   * Builds one signed transfer (round-robin over senders, each in nonce order). Signed when
+   * due, not ahead: a sender refused for overload rewinds to the refused nonce, so its next
+   * transfers re-send the same bytes (Ed25519 signing is deterministic) and no admitted
+   * transfer waits forever behind a nonce gap, as a client retrying after Retry-After would.
+   */
+  const nextTx = (): { hex: string; hash: string; url: string; sender: number; nonce: number } => {
     const s = nextSender++ % sendersCount
     const nonce = nonces[s] as number
     nonces[s] = nonce + 1
     const tx = buildTransfer({ chainId, signer: senders[s] as Signer, to: sink, amountMicro: 1n, nonce })
-    return { hex: toHex(tx), hash: toHex(sha256(tx)), url: urls[s % validators] as string }
+    return { hex: toHex(tx), hash: toHex(sha256(tx)), url: urls[s % validators] as string, sender: s, nonce }
   }
 
   let stepIndex = 0
   async function runStep(rate: number, seconds: number): Promise<StepResult> {
     const step = stepIndex++
     const total = Math.round(rate * seconds)
-    // Sign ahead so signing does not pace the open loop.
-    const txs = Array.from({ length: total }, nextTx)
     let inFlight = 0
     let rejected = 0
+    let overloaded = 0
     let dropped = 0
+    const mine = new Set<string>()
     const cpuBefore = await cpuSeconds()
     const startMs = performance.now()
     const pending: Promise<void>[] = []
@@ -185,26 +237,37 @@ try {
     for (let i = 0; i < total;) {
       await new Promise((r) => setTimeout(r, batchTickMs))
       const now = performance.now()
-      const byUrl = new Map<string, string[]>()
+      const byUrl = new Map<string, Array<ReturnType<typeof nextTx>>>()
       for (; i < total && startMs + (i * 1000) / rate <= now; i++) {
-        const tx = txs[i] as { hex: string; hash: string; url: string }
         if (inFlight >= inFlightMax) {
           dropped++
           continue
         }
+        const tx = nextTx()
         sent.set(tx.hash, { submitMs: startMs + (i * 1000) / rate, step })
+        mine.add(tx.hash)
         const batch = byUrl.get(tx.url) ?? []
-        batch.push(tx.hex)
+        batch.push(tx)
         byUrl.set(tx.url, batch)
       }
-      for (const [url, hexes] of byUrl) {
-        for (let k = 0; k < hexes.length; k += batchTxsMax) {
-          const part = hexes.slice(k, k + batchTxsMax)
+      for (const [url, txs] of byUrl) {
+        for (let k = 0; k < txs.length; k += batchTxsMax) {
+          const part = txs.slice(k, k + batchTxsMax)
           inFlight += part.length
           pending.push(
-            submitBatch(url, part).then((refused) => {
+            submitBatch(
+              url,
+              part.map((t) => t.hex),
+            ).then((outcome) => {
               inFlight -= part.length
-              rejected += refused
+              rejected += outcome.refused.length
+              overloaded += outcome.overloaded.length
+              const refused = new Set([...outcome.refused, ...outcome.overloaded])
+              part.forEach((t, j) => {
+                if (!refused.has(j)) admitted.add(t.hash)
+                // Rewind: the sender's next transfer re-sends this nonce.
+                else nonces[t.sender] = Math.min(nonces[t.sender] as number, t.nonce)
+              })
             }),
           )
         }
@@ -215,43 +278,71 @@ try {
     // Let the last blocks of the step land.
     await new Promise((r) => setTimeout(r, 3000))
     const cpuAfter = await cpuSeconds()
-    const mine = txs.filter((t) => sent.get(t.hash)?.step === step)
-    const latenciesMs = mine.flatMap((t) => {
-      const at = committedAt.get(t.hash)
-      return at === undefined ? [] : [at - (sent.get(t.hash) as Sent).submitMs]
+    const settledMs = performance.now()
+    // CPU per committed transaction: the validators' CPU over the step and its settling
+    // time, over every transaction committed in blocks seen in that same window (whichever
+    // step sent them). Wall-clock independent: what to compare when the machine is shared.
+    const committedInCpuWindow = blockLog.filter((b) => b.seenMs >= startMs && b.seenMs <= settledMs).reduce((n, b) => n + b.txs, 0)
+    const latenciesMs = [...mine].flatMap((hash) => {
+      const at = committedAt.get(hash)
+      const s = sent.get(hash) as Sent
+      return at === undefined || s.step !== step ? [] : [at - s.submitMs]
     })
     const inWindow = blockLog.filter((b) => b.seenMs >= startMs && b.seenMs <= endMs + 1000).reduce((n, b) => n + b.txs, 0)
-    const committed = latenciesMs.length
     return {
-      nodeCpuMsPerTx: committed === 0 ? NaN : ((cpuAfter.nodes - cpuBefore.nodes) * 1000) / committed,
-      generatorCpuMsPerTx: committed === 0 ? NaN : ((cpuAfter.generator - cpuBefore.generator) * 1000) / committed,
+      nodeCpuMsPerTx: committedInCpuWindow === 0 ? NaN : ((cpuAfter.nodes - cpuBefore.nodes) * 1000) / committedInCpuWindow,
+      generatorCpuMsPerTx: committedInCpuWindow === 0 ? NaN : ((cpuAfter.generator - cpuBefore.generator) * 1000) / committedInCpuWindow,
       offered: rate,
-      submitted: mine.length,
+      seconds,
+      submitted: mine.size,
+      overloaded,
       rejected,
       generatorDropped: dropped,
       committedPerSecond: inWindow / ((endMs + 1000 - startMs) / 1000),
       latenciesMs,
-      committedShare: mine.length === 0 ? 0 : latenciesMs.length / mine.length,
+      committedShare: mine.size === 0 ? 0 : latenciesMs.length / mine.size,
+      load: loadavg()[0] ?? NaN,
     }
   }
+
+  const describeStep = (r: StepResult): string =>
+    `offered ${r.offered}/s for ${r.seconds} s: committed ${r.committedPerSecond.toFixed(0)}/s, refused for overload ${r.overloaded}, ` +
+    `refused otherwise ${r.rejected}, generator-dropped ${r.generatorDropped}, committed ${(r.committedShare * 100).toFixed(1)}% ` +
+    `of distinct txs, p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(0)} ms, ` +
+    `validators' CPU ${r.nodeCpuMsPerTx.toFixed(2)} ms/tx, generator ${r.generatorCpuMsPerTx.toFixed(2)} ms/tx, load ${r.load.toFixed(1)}`
 
   const steps: StepResult[] = []
   for (const rate of offeredRates) {
     const r = await runStep(rate, stepSeconds)
     steps.push(r)
-    console.log(
-      `offered ${rate}/s: committed ${r.committedPerSecond.toFixed(0)}/s, refused ${r.rejected}, generator-dropped ${r.generatorDropped}, ` +
-        `committed ${(r.committedShare * 100).toFixed(1)}%, p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, ` +
-        `validators' CPU ${r.nodeCpuMsPerTx.toFixed(2)} ms/tx, generator ${r.generatorCpuMsPerTx.toFixed(2)} ms/tx`,
-    )
+    console.log(describeStep(r))
     // Saturated: the chain commits clearly less than offered, or refuses transactions.
-    if (r.committedPerSecond < 0.8 * rate || r.rejected > 0.05 * r.submitted || r.generatorDropped > 0) break
+    if (r.committedPerSecond < 0.8 * rate || r.overloaded + r.rejected > 0.05 * r.submitted || r.generatorDropped > 0) break
   }
   const saturation = Math.max(...steps.map((s) => s.committedPerSecond))
+  // Overload: above capacity, committed throughput must hold and the excess be refused.
+  const overloadRates = [...new Set([1000, Math.round(2 * saturation)])].filter((r) => r > 0).sort((a, b) => a - b)
+  const overload: StepResult[] = []
+  for (const rate of overloadRates) {
+    await new Promise((r) => setTimeout(r, 5000))
+    const r = await runStep(rate, overloadStepSeconds)
+    overload.push(r)
+    console.log(describeStep(r))
+  }
   // Drain the mempools before the latency runs.
-  await new Promise((r) => setTimeout(r, 5000))
+  await new Promise((r) => setTimeout(r, 8000))
   const half = await runStep(Math.max(10, Math.round(saturation * 0.5)), stepSeconds)
+  console.log(describeStep(half))
   const eighty = await runStep(Math.max(10, Math.round(saturation * 0.8)), stepSeconds)
+  console.log(describeStep(eighty))
+  // Nothing admitted is lost: every transaction a node answered with its hash commits.
+  const drainDeadlineMs = performance.now() + 60_000
+  const uncommitted = () => [...admitted].filter((h) => !committedAt.has(h)).length
+  while (uncommitted() > 0 && performance.now() < drainDeadlineMs) await new Promise((r) => setTimeout(r, 500))
+  const lost = uncommitted()
+  console.log(`admitted ${admitted.size} transactions; not committed 60 s after the last step: ${lost}`)
+  console.log(`refused for other reasons: ${JSON.stringify(Object.fromEntries(refusalsByReason))}`)
+  if (watchErrors.size > 0) console.log(`block watcher poll errors: ${JSON.stringify(Object.fromEntries(watchErrors))}`)
   watching = false
   await watcher
 
@@ -302,6 +393,35 @@ try {
     },
     { name: 'ed25519 verify, libsodium, 1 core (same run)', value: verifyPerCore, unit: 'ops/s' },
   ]
+  for (const r of overload) {
+    rows.push({
+      name: `committed transfers/s at ${r.offered}/s offered (${(r.offered / saturation).toFixed(1)}x saturation)`,
+      value: r.committedPerSecond,
+      unit: 'tx/s',
+      ratio: r.committedPerSecond / saturation,
+      ratioTo: `saturation (${Math.round(saturation)} tx/s, same run)`,
+      target: '>= 0.8x saturation (no collapse)',
+      note:
+        `${r.seconds} s; refused for overload (503 API_MEMPOOL_FULL) ${r.overloaded} of ${r.submitted + r.overloaded} sends, ` +
+        `other refusals ${r.rejected}; admitted p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, ` +
+        `p99 ${percentile(r.latenciesMs, 99).toFixed(0)} ms; load ${r.load.toFixed(1)}`,
+    })
+    rows.push({
+      name: `validators' CPU per committed transfer at ${r.offered}/s offered`,
+      value: r.nodeCpuMsPerTx,
+      unit: 'ms',
+      ratio: r.nodeCpuMsPerTx / busiest.nodeCpuMsPerTx,
+      ratioTo: `CPU per transfer at ${busiest.offered}/s offered (same run)`,
+      target: '<= 1.25x (refusing the excess is cheap)',
+    })
+  }
+  rows.push({
+    name: 'admitted transfers not committed (60 s after the last step)',
+    value: lost,
+    unit: 'tx',
+    target: '0',
+    note: `of ${admitted.size} admitted`,
+  })
   report('devnet', rows)
 } finally {
   watching = false
