@@ -42,18 +42,31 @@ export function allocate(pool: bigint, weights: ReadonlyMap<string, bigint>): Ma
     return shares
   }
   let given = 0n
-  const remainders: Array<{ key: string; remainder: bigint }> = []
+  const keys: string[] = []
+  const remainders: bigint[] = []
   for (const [key, w] of weights) {
     const exact = pool * w
     const share = exact / total
     shares.set(key, share)
     given += share
-    remainders.push({ key, remainder: exact % total })
+    keys.push(key)
+    remainders.push(exact - share * total)
   }
-  remainders.sort((a, b) => (a.remainder === b.remainder ? (a.key < b.key ? -1 : 1) : a.remainder > b.remainder ? -1 : 1))
+  // Largest remainder first, ties by key. Number(bigint) rounds monotonically, so comparing the doubles
+  // orders all but the near-ties, which the exact comparison settles (no bigint compare for most pairs).
+  const approximate = Float64Array.from(remainders, (r) => Number(r))
+  const order = Array.from(keys, (_, i) => i)
+  order.sort((x, y) => {
+    const byApproximate = (approximate[y] as number) - (approximate[x] as number)
+    if (byApproximate !== 0) return byApproximate
+    const rx = remainders[x] as bigint
+    const ry = remainders[y] as bigint
+    if (rx !== ry) return rx > ry ? -1 : 1
+    return (keys[x] as string) < (keys[y] as string) ? -1 : 1
+  })
   for (let i = 0; given < pool; i++, given++) {
-    const r = remainders[i] as { key: string }
-    shares.set(r.key, (shares.get(r.key) as bigint) + 1n)
+    const key = keys[order[i] as number] as string
+    shares.set(key, (shares.get(key) as bigint) + 1n)
   }
   return shares
 }

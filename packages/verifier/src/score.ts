@@ -1,6 +1,6 @@
 import type { CoverageParams } from './params.ts'
 import { coverageShareBps } from './params.ts'
-import { hexDensityScales, scalePpm } from './density.ts'
+import { hexDensityPpm } from './density.ts'
 import { allocate, beaconUnitsPpm, witnessUnitsPpm } from './rewards.ts'
 import type { DeviceHistory, EscrowEntry, Payout } from './types.ts'
 
@@ -65,19 +65,20 @@ export function scoreEpoch(input: ScoringInput): ScoringResult {
   const poolMicro = (input.params.emissionPerEpochMicro * BigInt(coverageShareBps(params, epoch))) / 10_000n
   const beaconPoolMicro = (poolMicro * BigInt(params.beaconShareBps)) / 10_000n
   const witnessPoolMicro = poolMicro - beaconPoolMicro
-  const density = hexDensityScales(input.activeLocations)
-  const densityPpmOf = (id: string): number => {
-    const s = density.get(id)
-    return s === undefined ? ppm : scalePpm(s)
-  }
+  const density = hexDensityPpm(input.activeLocations)
   const scores = new Map<string, DeviceScore>()
+  // Weights are sums of products of four ppm factors (up to about 2e24: bigints). The beaconer's own
+  // factors, and a witness's location and availability, are the same in every term of its sum, so they
+  // multiply the sum once: beaconWeight = sum(units) * d * l * a, witnessWeight = sum(units * d_beaconer) * l * a.
+  // The inner sums are exact doubles below 2^53 and are carried into a bigint before they could pass it.
+  const witnessSums = new Map<string, { sum: number; carried: bigint }>()
   const scoreOf = (id: string): DeviceScore => {
     let s = scores.get(id)
     if (s === undefined) {
       s = {
         beaconUnitsPpm: 0,
         witnessUnitsPpm: 0,
-        densityPpm: densityPpmOf(id),
+        densityPpm: density.get(id) ?? ppm,
         locationPpm: input.locationPpm.get(id) ?? ppm,
         availabilityPpm: input.availabilityPpm.get(id) ?? ppm,
         beaconWeight: 0n,
@@ -91,19 +92,30 @@ export function scoreEpoch(input: ScoringInput): ScoringResult {
   for (const b of input.beacons) {
     const n = b.selectedWitnessIds.length
     const beaconer = scoreOf(b.deviceId)
-    const units = beaconUnitsPpm(n)
-    beaconer.beaconUnitsPpm += units
-    beaconer.beaconWeight += BigInt(units) * BigInt(beaconer.densityPpm) * BigInt(beaconer.locationPpm) * BigInt(beaconer.availabilityPpm)
+    beaconer.beaconUnitsPpm += beaconUnitsPpm(n)
     const perWitness = witnessUnitsPpm(n)
+    const term = perWitness * beaconer.densityPpm // <= 2e6 * 1e6
     for (const wid of b.selectedWitnessIds) {
       const w = scoreOf(wid)
       w.witnessUnitsPpm += perWitness
-      w.witnessWeight += BigInt(perWitness) * BigInt(beaconer.densityPpm) * BigInt(w.locationPpm) * BigInt(w.availabilityPpm)
+      let tally = witnessSums.get(wid)
+      if (tally === undefined) witnessSums.set(wid, (tally = { sum: 0, carried: 0n }))
+      if (tally.sum + term > Number.MAX_SAFE_INTEGER) {
+        tally.carried += BigInt(tally.sum)
+        tally.sum = 0
+      }
+      tally.sum += term
     }
   }
+  const sortedIds = [...scores.keys()].sort()
   const beaconWeights = new Map<string, bigint>()
   const witnessWeights = new Map<string, bigint>()
-  for (const [id, s] of [...scores].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const id of sortedIds) {
+    const s = scores.get(id) as DeviceScore
+    const factors = BigInt(s.locationPpm) * BigInt(s.availabilityPpm)
+    if (s.beaconUnitsPpm > 0) s.beaconWeight = BigInt(s.beaconUnitsPpm) * BigInt(s.densityPpm) * factors
+    const tally = witnessSums.get(id)
+    if (tally !== undefined) s.witnessWeight = (tally.carried + BigInt(tally.sum)) * factors
     beaconWeights.set(id, s.beaconWeight)
     witnessWeights.set(id, s.witnessWeight)
   }
@@ -113,12 +125,14 @@ export function scoreEpoch(input: ScoringInput): ScoringResult {
   for (const v of beaconShares.values()) allocated += v
   for (const v of witnessShares.values()) allocated += v
 
-  const ids = new Set<string>(scores.keys())
-  for (const [id, h] of input.history) if (h.escrow.length > 0) ids.add(id)
+  // Every scored device, then devices holding escrow, in id order.
+  const extra: string[] = []
+  for (const [id, h] of input.history) if (h.escrow.length > 0 && !scores.has(id)) extra.push(id)
+  const ids = extra.length === 0 ? sortedIds : [...sortedIds, ...extra].sort()
   const payouts: Payout[] = []
   const escrow = new Map<string, EscrowEntry[]>()
   const clean = new Map<string, number>()
-  for (const id of [...ids].sort()) {
+  for (const id of ids) {
     const h = input.history.get(id)
     const earned = (beaconShares.get(id) ?? 0n) + (witnessShares.get(id) ?? 0n)
     const isAppealed = input.appealed.has(id)

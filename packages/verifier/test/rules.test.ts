@@ -2,7 +2,24 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sha256 } from '@terrane/codec'
 import { beaconPayload, beaconPayloadHash } from '@terrane/reports'
-import { coverageParams, hashDraw, scheduleChallenges, verifyReports, type Verdict } from '../src/index.ts'
+import { cellToChildren, cellToParent, getPentagons, gridDisk, latLngToCell } from 'h3-js'
+import {
+  allocate,
+  beaconUnitsPpm,
+  coverageParams,
+  hashDraw,
+  hexDensityScales,
+  hexDensityTable,
+  scalePpm,
+  scheduleChallenges,
+  scoreEpoch,
+  SeededRng,
+  verifyReports,
+  witnessUnitsPpm,
+  type DensityScale,
+  type Verdict,
+} from '../src/index.ts'
+import { hexDensityPpm } from '../src/density.ts'
 import { beacon, device, inputs, witness, warm, entropy, beaconTimeMs, params, type Dev } from './helpers.ts'
 
 // A beaconer B at the origin and witnesses 2-3 km away (about -110 dBm expected at 14 dBm EIRP+3).
@@ -259,4 +276,158 @@ test('witness selection: the 14 smallest draws SHA-256(tag || slot entropy || be
     ranked.slice(0, params.witnessesPerBeaconMax).map((w) => w.deviceId),
   )
   for (const w of ranked.slice(params.witnessesPerBeaconMax)) assert.equal(w.status, 'unselected')
+})
+
+// Reference HIP-17/104 density: the definition, with H3 strings and bigint products at every level.
+function referenceDensity(activeLocations: ReadonlyMap<string, string>): Map<string, DensityScale> {
+  const parentsOf = new Map<string, string[]>()
+  let childValues = new Map<string, number>()
+  for (const [id, cell] of activeLocations) {
+    const parents: string[] = []
+    for (let r = 4; r <= 11; r++) parents.push(cellToParent(cell, r))
+    parentsOf.set(id, parents)
+    childValues.set(parents[7] as string, (childValues.get(parents[7] as string) ?? 0) + 1)
+  }
+  const ratios = new Map<string, { clipped: number; unclipped: number }>()
+  for (let i = hexDensityTable.length - 1; i >= 0; i--) {
+    const { resolution, neighbours, target, max } = hexDensityTable[i] as (typeof hexDensityTable)[number]
+    const unclipped = new Map<string, number>()
+    for (const [child, value] of childValues) {
+      const parent = cellToParent(child, resolution)
+      unclipped.set(parent, (unclipped.get(parent) ?? 0) + value)
+    }
+    const clippedValues = new Map<string, number>()
+    for (const [hex, value] of unclipped) {
+      let occupied = 0
+      for (const n of gridDisk(hex, 1)) if ((unclipped.get(n) ?? 0) >= target) occupied++
+      const clipped = Math.min(value, Math.min(max, target * Math.max(1, occupied - neighbours + 1)))
+      clippedValues.set(hex, clipped)
+      ratios.set(hex, { clipped, unclipped: value })
+    }
+    childValues = clippedValues
+  }
+  const scales = new Map<string, DensityScale>()
+  for (const [id, parents] of parentsOf) {
+    let numerator = 1n
+    let denominator = 1n
+    for (let r = 4; r <= 10; r++) {
+      const ratio = ratios.get(parents[r - 4] as string) as { clipped: number; unclipped: number }
+      numerator *= BigInt(ratio.clipped)
+      denominator *= BigInt(ratio.unclipped)
+    }
+    scales.set(id, { numerator, denominator })
+  }
+  return scales
+}
+
+test('hex density: numbered hexes give the reference (H3 strings, every ring) fractions exactly, dense and sparse', () => {
+  const rng = new SeededRng('density')
+  // Dense cores (hundreds of devices per res-7 and res-6 hex: the rings matter), a pentagon's
+  // neighbourhood, and scattered devices; some devices share a cell.
+  const locations = new Map<string, string>()
+  const centres = [
+    [51.5, -0.12, 0.02],
+    [52.52, 13.4, 0.08],
+    [6.45, 3.39, 0.3],
+    [58.0, 11.0, 2],
+  ] as const
+  for (let i = 0; i < 3_000; i++) {
+    const [lat, lng, spread] = centres[i % centres.length] as (typeof centres)[number]
+    locations.set(`d${i}`, latLngToCell(lat + rng.normal() * spread, lng + rng.normal() * spread, 12))
+  }
+  // Devices on pentagons (res-11 pentagons' res-12 children: rings of 6, not 7).
+  for (let i = 0; i < 36; i++) locations.set(`p${i}`, cellToChildren(getPentagons(11)[i % 12] as string, 12)[i % 6] as string)
+  for (let i = 0; i < 5; i++) locations.set(`same${i}`, locations.get('d0') as string)
+  const expected = referenceDensity(locations)
+  const scales = hexDensityScales(locations)
+  const ppm = hexDensityPpm(locations)
+  let scaled = 0
+  for (const [id, e] of expected) {
+    assert.deepEqual(scales.get(id), e, id)
+    assert.equal(ppm.get(id), scalePpm(e), id)
+    if (scalePpm(e) < 1_000_000) scaled++
+  }
+  assert.equal(scales.size, expected.size)
+  assert.ok(scaled > 1_000 && scaled < expected.size, `${scaled} devices scaled`) // both cases occur
+  assert.throws(() => hexDensityPpm(new Map([['x', 'not-a-cell']])))
+})
+
+test('allocate: largest remainder, ties by key, equal to the plain bigint sort; shares sum to the pool', () => {
+  const rng = new SeededRng('allocate')
+  const reference = (pool: bigint, weights: ReadonlyMap<string, bigint>): Map<string, bigint> => {
+    let total = 0n
+    for (const w of weights.values()) total += w
+    const shares = new Map<string, bigint>()
+    let given = 0n
+    const remainders: Array<{ key: string; remainder: bigint }> = []
+    for (const [key, w] of weights) {
+      shares.set(key, (pool * w) / total)
+      given += (pool * w) / total
+      remainders.push({ key, remainder: (pool * w) % total })
+    }
+    remainders.sort((a, b) => (a.remainder === b.remainder ? (a.key < b.key ? -1 : 1) : a.remainder > b.remainder ? -1 : 1))
+    for (let i = 0; given < pool; i++, given++) {
+      const key = (remainders[i] as { key: string }).key
+      shares.set(key, (shares.get(key) as bigint) + 1n)
+    }
+    return shares
+  }
+  for (let round = 0; round < 30; round++) {
+    const weights = new Map<string, bigint>()
+    const n = 1 + rng.int(300)
+    for (let i = 0; i < n; i++) {
+      // Small weights (many exact ties), huge ones (remainders past 2^53, near-ties after rounding), zeros.
+      const kind = rng.int(3)
+      const w = kind === 0 ? BigInt(rng.int(4)) : kind === 1 ? BigInt(rng.int(1_000_000)) * 10n ** 18n + BigInt(rng.int(3)) : 10n ** 24n
+      weights.set(`k${rng.int(1_000_000)}`, w)
+    }
+    if ([...weights.values()].every((w) => w === 0n)) weights.set('one', 1n)
+    for (const pool of [1n, 7n, 1_000_003n, 10n ** 15n + 1n]) {
+      const shares = allocate(pool, weights)
+      assert.deepEqual(shares, reference(pool, weights))
+      assert.equal(
+        [...shares.values()].reduce((a, b) => a + b, 0n),
+        pool,
+      )
+    }
+  }
+})
+
+test('scoring weights: sum over beacons of units x density x location x availability, factored exactly', () => {
+  const rng = new SeededRng('weights')
+  const ids = Array.from({ length: 200 }, (_, i) => `w${i}`)
+  const activeLocations = new Map(ids.map((id, i) => [id, latLngToCell(48.85 + (i % 5) * 0.0004, 2.35 + rng.normal() * 0.01, 12)]))
+  const locationPpm = new Map(ids.filter((_, i) => i % 3 === 0).map((id) => [id, rng.int(1_000_001)]))
+  const availabilityPpm = new Map(ids.filter((_, i) => i % 4 === 0).map((id) => [id, rng.int(1_000_001)]))
+  const beacons = Array.from({ length: 600 }, () => ({
+    deviceId: ids[rng.int(ids.length)] as string,
+    selectedWitnessIds: Array.from({ length: rng.int(16) }, () => ids[rng.int(ids.length)] as string),
+  }))
+  const result = scoreEpoch({
+    params: coverageParams(),
+    epoch: 1,
+    owners: new Map(),
+    beacons,
+    activeLocations,
+    availabilityPpm,
+    locationPpm,
+    flagged: new Set(),
+    appealed: new Set(),
+    history: new Map(),
+  })
+  const density = hexDensityPpm(activeLocations)
+  const factor = (id: string): bigint => BigInt(locationPpm.get(id) ?? 1_000_000) * BigInt(availabilityPpm.get(id) ?? 1_000_000)
+  const beaconWeight = new Map<string, bigint>()
+  const witnessWeight = new Map<string, bigint>()
+  for (const b of beacons) {
+    const n = b.selectedWitnessIds.length
+    const d = BigInt(density.get(b.deviceId) ?? 1_000_000)
+    beaconWeight.set(b.deviceId, (beaconWeight.get(b.deviceId) ?? 0n) + BigInt(beaconUnitsPpm(n)) * d * factor(b.deviceId))
+    for (const w of b.selectedWitnessIds) witnessWeight.set(w, (witnessWeight.get(w) ?? 0n) + BigInt(witnessUnitsPpm(n)) * d * factor(w))
+  }
+  assert.ok([...density.values()].some((d) => d < 1_000_000)) // density scaling is in play
+  for (const [id, s] of result.scores) {
+    assert.equal(s.beaconWeight, beaconWeight.get(id) ?? 0n, id)
+    assert.equal(s.witnessWeight, witnessWeight.get(id) ?? 0n, id)
+  }
 })
