@@ -16,9 +16,12 @@ import { chiSquareUpper } from './prob.ts'
  * many degrees of freedom. Receptions near the sensitivity are seen only with lucky fading, but both the
  * new reception and the earlier ones are selected alike, which narrows the difference (conservative).
  *
- * A beaconer that misstates its transmit power shifts every receiver's gain at once: such a transmitter
- * is blamed (its receivers' innovations, summed, are significant) and its links leave its receivers' sums,
- * as the reciprocity window blames partners; it is itself flagged as a transmitter.
+ * A beaconer that misstates its transmit power shifts every receiver's gain at once, by the same amount:
+ * its test is the common mode of its receivers' innovations, (sum z)^2 / n, chi-square(1) per epoch (one
+ * receiver making its RSSI up moves the sum by its own z only, diluted by the others). A transmitter whose
+ * common mode is significant (p < 0.01) and stronger than a receiver's own sum takes the blame for its
+ * links, which leave that receiver's sum; a receiver whose own sum is the stronger leaves the transmitter's
+ * common mode, as the reciprocity window blames partners.
  */
 
 /** Level at which a transmitter's (or receiver's) own sum is strong enough to take the blame for a shared term. */
@@ -34,51 +37,61 @@ export function linkInnovation(fastFadingDb: number, gainDb: number, count: numb
 export interface StabilityTerm {
   tx: string
   rx: string
-  z2: number
+  /** Innovation of this epoch's gain, N(0, 1) for an honest link. */
+  z: number
 }
 
 export interface StabilityTally {
   /** As receiver: z^2 of the links it reported (terms blamed on their transmitter left out) and their count. */
   rxChiSquare: number
   rxLinks: number
-  /** As transmitter: z^2 of its beacons' receptions (terms blamed on their receiver left out) and their count. */
+  /** As transmitter: the common mode (sum z)^2 / n of its receivers' innovations (terms blamed on their receiver left out), one degree of freedom. */
   txChiSquare: number
   txLinks: number
 }
 
 /** This epoch's stability sums per device, each shared term charged to the end whose own evidence is stronger. */
 export function stabilityTallies(terms: readonly StabilityTerm[]): Map<string, StabilityTally> {
-  const raw = (role: 'tx' | 'rx'): Map<string, number> => {
-    const sums = new Map<string, { sum: number; k: number }>()
-    for (const t of terms) {
-      const s = sums.get(t[role]) ?? { sum: 0, k: 0 }
-      s.sum += t.z2
-      s.k++
-      sums.set(t[role], s)
-    }
-    return new Map([...sums].map(([id, s]) => [id, chiSquareUpper(s.sum, s.k)]))
+  const rxSums = new Map<string, { sum: number; k: number }>()
+  const txSums = new Map<string, { sum: number; n: number }>()
+  for (const t of terms) {
+    const r = rxSums.get(t.rx) ?? { sum: 0, k: 0 }
+    r.sum += t.z * t.z
+    r.k++
+    rxSums.set(t.rx, r)
+    const x = txSums.get(t.tx) ?? { sum: 0, n: 0 }
+    x.sum += t.z
+    x.n++
+    txSums.set(t.tx, x)
   }
-  const pTx = raw('tx')
-  const pRx = raw('rx')
+  const pRx = new Map([...rxSums].map(([id, s]) => [id, chiSquareUpper(s.sum, s.k)]))
+  const pTx = new Map([...txSums].map(([id, s]) => [id, chiSquareUpper((s.sum * s.sum) / s.n, 1)]))
   const out = new Map<string, StabilityTally>()
   const tallyOf = (id: string): StabilityTally => {
     let t = out.get(id)
     if (t === undefined) out.set(id, (t = { rxChiSquare: 0, rxLinks: 0, txChiSquare: 0, txLinks: 0 }))
     return t
   }
+  const kept = new Map<string, { sum: number; n: number }>()
   for (const t of terms) {
     const txP = pTx.get(t.tx) as number
     const rxP = pRx.get(t.rx) as number
     if (!(txP < stabilityBlamePValue && txP < rxP)) {
       const r = tallyOf(t.rx)
-      r.rxChiSquare += t.z2
+      r.rxChiSquare += t.z * t.z
       r.rxLinks++
     }
     if (!(rxP < stabilityBlamePValue && rxP < txP)) {
-      const x = tallyOf(t.tx)
-      x.txChiSquare += t.z2
-      x.txLinks++
+      const x = kept.get(t.tx) ?? { sum: 0, n: 0 }
+      x.sum += t.z
+      x.n++
+      kept.set(t.tx, x)
     }
+  }
+  for (const [id, x] of kept) {
+    const t = tallyOf(id)
+    t.txChiSquare = (x.sum * x.sum) / x.n
+    t.txLinks = 1
   }
   return out
 }
@@ -121,7 +134,7 @@ export function stabilityFindings(
     else if (pTx < params.flagPValueMax)
       findings.set(
         id,
-        `its beacons' RSSI at its receivers moves between epochs beyond fading, as if its stated transmit power varied (chi2 ${tx.chi.toFixed(0)} on ${tx.k} over ${epochs} epoch(s), p=${pTx.toExponential(1)})`,
+        `its beacons' RSSI at its receivers moves together between epochs beyond fading, as if its stated transmit power varied (chi2 ${tx.chi.toFixed(0)} on ${tx.k} over ${epochs} epoch(s), p=${pTx.toExponential(1)})`,
       )
   }
   return findings

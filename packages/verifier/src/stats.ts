@@ -162,7 +162,7 @@ export function computeStatistics(
       const gainDb = (l.gainDb * l.count + (isCurrent ? c.gainSumDb : 0)) / weight
       merged.set(rx, { rssiDbm: l.rssiDbm - l.gainDb + gainDb, gainDb, count: weight, frequencyHz: l.frequencyHz })
       const z = linkInnovation(model.fastFadingDb, l.gainDb, l.count, isCurrent ? c : undefined)
-      if (z !== undefined) stabilityTerms.push({ tx, rx, z2: z * z })
+      if (z !== undefined) stabilityTerms.push({ tx, rx, z })
       const hasRaw = isCurrent && c.rawWeight !== undefined && c.rawGainSumDb !== undefined
       if (decay > 0 && txLocation !== undefined && rxLocation !== undefined)
         carry(tx, rx, {
@@ -292,7 +292,7 @@ export function computeStatistics(
     o[test].k++
     o.members.add(a).add(b)
   }
-  for (const t of stabilityTerms) ownerTerm('stability', t.tx, t.rx, t.z2)
+  for (const t of stabilityTerms) ownerTerm('stability', t.tx, t.rx, t.z * t.z)
   const events: Event[] = []
   for (const [x, out] of links) {
     for (const [y, link] of out) {
