@@ -45,13 +45,12 @@ function hexCell(n: number, resolution: number): string {
   return high.toString(16) + (payload % two32).toString(16).padStart(8, '0')
 }
 
-/** Per resolution 4..10 (index resolution - 4): hex number -> clipped and unclipped values. */
+/** Per resolution 4..10 (index resolution - 4): hex number -> clipped * 2^32 + unclipped (one lookup for both). */
 interface DensityLevels {
   ids: string[]
   /** Resolution-11 hex number of each device, in `ids` order. */
   leaves: Float64Array
-  clipped: Array<Map<number, number>>
-  unclipped: Array<Map<number, number>>
+  values: Array<Map<number, number>>
 }
 
 /**
@@ -71,8 +70,7 @@ function densityLevels(activeLocations: ReadonlyMap<string, string>): DensityLev
     ids.push(deviceId)
     childValues.set(leaf, (childValues.get(leaf) ?? 0) + 1)
   }
-  const clipped: Array<Map<number, number>> = []
-  const unclipped: Array<Map<number, number>> = []
+  const levels: Array<Map<number, number>> = []
   for (let i = hexDensityTable.length - 1; i >= 0; i--) {
     const { resolution, neighbours, target, max } = hexDensityTable[i] as (typeof hexDensityTable)[number]
     const values = new Map<number, number>()
@@ -81,6 +79,7 @@ function densityLevels(activeLocations: ReadonlyMap<string, string>): DensityLev
       values.set(parent, (values.get(parent) ?? 0) + value)
     }
     const clippedValues = new Map<number, number>()
+    const packed = new Map<number, number>()
     for (const [hex, value] of values) {
       // limit >= min(max, target): at or below it the ring cannot change the clipped value, and with
       // max <= target (resolutions 8-10) the limit is max whatever the ring. Only denser hexes need it.
@@ -93,13 +92,15 @@ function densityLevels(activeLocations: ReadonlyMap<string, string>): DensityLev
         }
         limit = Math.min(max, target * Math.max(1, occupied - neighbours + 1))
       }
-      clippedValues.set(hex, Math.min(value, limit))
+      const clipped = Math.min(value, limit)
+      clippedValues.set(hex, clipped)
+      packed.set(hex, clipped * two32 + value) // clipped <= 1000, value <= devices < 2^32: below 2^42, exact
     }
-    clipped[resolution - 4] = clippedValues
-    unclipped[resolution - 4] = values
+    levels[resolution - 4] = packed
     childValues = clippedValues
   }
-  return { ids, leaves, clipped, unclipped }
+  if (ids.length >= two32) throw new RangeError('more than 2^32 devices')
+  return { ids, leaves, values: levels }
 }
 
 /** The fraction of the device at `index`: products of clipped and unclipped values over resolutions 10..4. */
@@ -109,10 +110,10 @@ function fractionOf(levels: DensityLevels, index: number): { numerator: number |
   let hex = levels.leaves[index] as number
   for (let r = 10; r >= 4; r--) {
     hex = Math.floor(hex / 8)
-    const c = levels.clipped[r - 4]?.get(hex) as number
-    const u = levels.unclipped[r - 4]?.get(hex) as number
+    const v = levels.values[r - 4]?.get(hex) as number
+    const c = Math.floor(v / two32)
     numerator *= c
-    denominator *= u
+    denominator *= v - c * two32
   }
   // Clipped values are at most 1000, 200, 50, 10, 1, 1, 1 (the table's max): the numerator is below 1e8.
   // Unclipped values are not bounded that way; past 2^53 the denominator is recomputed exactly.
@@ -121,7 +122,8 @@ function fractionOf(levels: DensityLevels, index: number): { numerator: number |
   hex = levels.leaves[index] as number
   for (let r = 10; r >= 4; r--) {
     hex = Math.floor(hex / 8)
-    exact *= BigInt(levels.unclipped[r - 4]?.get(hex) as number)
+    const v = levels.values[r - 4]?.get(hex) as number
+    exact *= BigInt(v - Math.floor(v / two32) * two32)
   }
   return { numerator, denominator: exact }
 }
