@@ -74,6 +74,8 @@ export function devnetVerifierParams(chainId: string, emissionPerEpochMicro: big
     slotsPerEpoch: 1,
     challengePpm: 1_000_000,
     beaconIntervalMsMin: 0,
+    // The devnet's simulated devices send local entropy with every beacon.
+    localEntropyRequired: true,
     emissionPerEpochMicro,
     ...(schedule.length > 0 ? { coverageSchedule: schedule } : {}),
   })

@@ -1,6 +1,7 @@
 // Simulated devices in the node process (devnets): attested onboarding through real transactions,
 // then heartbeats, beacons and witness reports through the node's own MQTT ingest, each epoch
 // following the challenge schedule drawn from the boundary block's hash.
+import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
@@ -214,8 +215,11 @@ export class DevnetSimulation {
     for (const b of live) {
       if (this.#isStopped) return
       if (!challenged.has(b.key.deviceId)) continue
-      const payload = beaconPayload(entropy, b.key.deviceId)
-      await (b.agent as DeviceAgent).report('beacon', { epoch, entropy, payload, frequencyHz, txPowerDbm, antennaGainDbi })
+      // Local entropy, drawn as the beacon goes out and published only in the signed beacon report: a
+      // witness can name the payload only if it heard the beacon (the verifier requires it).
+      const localEntropy = new Uint8Array(randomBytes(32))
+      const payload = beaconPayload(entropy, b.key.deviceId, undefined, localEntropy)
+      await (b.agent as DeviceAgent).report('beacon', { epoch, entropy, payload, localEntropy, frequencyHz, txPowerDbm, antennaGainDbi })
       this.status.beacons++
       const sends: Promise<unknown>[] = []
       for (const w of live) {
