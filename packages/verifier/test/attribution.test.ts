@@ -1,0 +1,70 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { runEpoch } from '../src/index.ts'
+import { pathLossDb } from '../src/model.ts'
+import { SeededRng } from '../src/rng.ts'
+import { beaconPayload, beaconPayloadHash } from '@terrane/reports'
+import { beacon, device, entropy, inputs, params, witness, type Dev } from './helpers.ts'
+
+/** Five devices of one owner on a pentagon of radius 600 m around (cx, 0), each hearing the others. */
+function fleet(owner: string, cx: number): Dev[] {
+  return [0, 1, 2, 3, 4].map((i) =>
+    device(`${owner}-${i}`, cx + 600 * Math.cos((i * 2 * Math.PI) / 5), 600 * Math.sin((i * 2 * Math.PI) / 5), owner),
+  )
+}
+
+const model = params.pathLoss
+const distance = (i: number, j: number): number => 2 * 600 * Math.sin((Math.abs(i - j) * Math.PI) / 5)
+const meanDbm = (i: number, j: number): number => 14 + 3 + 3 - pathLossDb(model, distance(i, j), 868_100_000)
+const audible = (rssi: number): number => Math.round(Math.max(model.sensitivityDbm + 1, rssi) * 100)
+
+test("an owner's links among its own devices: fabricated ones (each direction drawn on its own) are flagged, reciprocal ones are not", () => {
+  const rng = new SeededRng('owner-links')
+  const honest = fleet('honest-owner', 0)
+  const liar = fleet('liar-owner', 20_000)
+  const reports = [...honest, ...liar].map((d) => beacon(d))
+  for (let i = 0; i < 5; i++)
+    for (let j = i + 1; j < 5; j++) {
+      // Honest: one static shadowing per link, fast fading per reception.
+      const shadow = (model.shadowingDb - model.fastFadingDb) * rng.normal()
+      for (const [a, b] of [
+        [i, j],
+        [j, i],
+      ] as const) {
+        const h = meanDbm(a, b) + shadow + model.fastFadingDb * rng.normal()
+        reports.push(witness(honest[b] as Dev, honest[a] as Dev, { rssiCentiDbm: audible(h) }))
+        // Fabricated: each direction a fresh draw from the model, as a fleet in one room would invent them.
+        const f = meanDbm(a, b) + model.shadowingDb * rng.normal()
+        reports.push(witness(liar[b] as Dev, liar[a] as Dev, { rssiCentiDbm: audible(f) }))
+      }
+    }
+  const result = runEpoch(inputs([...honest, ...liar], reports))
+  const flagged = (d: Dev): boolean =>
+    (result.explanations.get(d.key.deviceId)?.flags ?? []).some((f) => f.kind === 'owner_links_inconsistent')
+  assert.equal(honest.filter(flagged).length, 0)
+  assert.equal(liar.filter(flagged).length, 5)
+  const detail = result.explanations.get(liar[0]?.key.deviceId as string)?.flags.find((f) => f.kind === 'owner_links_inconsistent')?.detail
+  assert.match(detail ?? '', /owner liar-owner: the 10 links among its own 5 devices fail reciprocity/)
+})
+
+test('a claim proved by local entropy is not held against the claimer: the silent colony carries the miss', () => {
+  for (const hasLocalEntropy of [true, false]) {
+    const claimer = device('claimer', 0, 0)
+    const colony = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => device(`colony-${i}`, 600 + 10 * i, 0, `colony-owner-${i}`))
+    const local = (i: number): Uint8Array => new Uint8Array(32).fill(i + 1)
+    const payloadHash = (i: number): Uint8Array =>
+      beaconPayloadHash(beaconPayload(entropy, colony[i]?.key.deviceId as string, 52, hasLocalEntropy ? local(i) : undefined))
+    const reports = [beacon(claimer), ...colony.map((d, i) => beacon(d, hasLocalEntropy ? { localEntropy: local(i) } : {}))]
+    colony.forEach((d, i) => {
+      // The claimer hears every colony member; the members hear each other but never report the claimer.
+      reports.push(witness(claimer, d, { rssiCentiDbm: -10_000, beaconPayloadHash: payloadHash(i) }))
+      colony.forEach((w, j) => {
+        if (j !== i) reports.push(witness(w, d, { rssiCentiDbm: -6_000, beaconPayloadHash: payloadHash(i) }))
+      })
+    })
+    const strict = { ...params, localEntropyRequired: hasLocalEntropy }
+    const result = runEpoch({ ...inputs([claimer, ...colony], reports), params: strict })
+    const kinds = (result.explanations.get(claimer.key.deviceId)?.flags ?? []).map((f) => f.kind)
+    assert.equal(kinds.includes('reception_unreciprocated'), !hasLocalEntropy, `local entropy ${hasLocalEntropy}: ${kinds.join(', ')}`)
+  }
+})
