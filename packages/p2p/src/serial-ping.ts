@@ -43,10 +43,11 @@ export class SerialPing implements Ping {
   readonly #latest = new Map<string, SharedPing>()
   #stopController = new AbortController()
 
-  constructor(components: SerialPingComponents, init: SerialPingInit = {}) {
+  /** `inner` does the pinging (`@libp2p/ping`, or a stub in tests); `protocol` is the one it speaks. */
+  constructor(components: SerialPingComponents, inner: Ping, protocol: string) {
     this.#components = components
-    this.#inner = ping(init)(components)
-    this.protocol = `/${init.protocolPrefix ?? 'ipfs'}/ping/1.0.0`
+    this.#inner = inner
+    this.protocol = protocol
   }
 
   async start(): Promise<void> {
@@ -107,7 +108,7 @@ export class SerialPing implements Ping {
 
 /** The libp2p service factory: `services: { ping: serialPing() }`. */
 export function serialPing(init: SerialPingInit = {}): (components: SerialPingComponents) => SerialPing {
-  return (components) => new SerialPing(components, init)
+  return (components) => new SerialPing(components, ping(init)(components), `/${init.protocolPrefix ?? 'ipfs'}/ping/1.0.0`)
 }
 
 function noop(): void {}
