@@ -244,15 +244,18 @@ export class NodeApiBackend implements NodeBackend {
     const block = await this.node.blockStore.block(height)
     const tx = block?.txs[index]
     if (block === undefined || tx === undefined) return null
-    const proof = merkleProof(block.txs, index)
+    // A block is stored (and its txs indexed) before it is executed: until its results are saved, the tx is
+    // not committed yet, and answering code 0 would call a failed tx a success.
     const result = (await this.node.blockStore.results(height))?.txResults[index]
+    if (result === undefined) return null
+    const proof = merkleProof(block.txs, index)
     return {
       hash: toHex(sha256(tx)),
       bytes: toHex(tx),
       height,
       index,
-      code: result?.code ?? 0,
-      reason: reasonOf(result?.log),
+      code: result.code,
+      reason: reasonOf(result.log),
       accounts: accountsOf(this.node.app, tx),
       proof: { txRoot: toHex(block.header.txRoot), index: proof.index, count: proof.count, siblings: proof.siblings.map(toHex) },
     }
