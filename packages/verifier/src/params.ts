@@ -87,7 +87,7 @@ export interface CoverageParams {
   evidenceEpochs: number
   /** Weight kept per epoch by carried link evidence (location, co-location). 0 = none carried. @default 0.5 */
   linkEvidenceDecay: number
-  /** Beacons must carry local entropy mixed into their payload (Helium's remote + local entropy). @default false */
+  /** Beacons must carry local entropy mixed into their payload (Helium's remote + local entropy). @default true */
   localEntropyRequired: boolean
   /** Escrow released after this many consecutive clean epochs (automatic re-check). */
   escrowRecheckEpochs: number
@@ -132,8 +132,8 @@ export const defaultCoverageParams: CoverageParams = {
   locationSigmaAllowance: 4,
   evidenceEpochs: 6,
   linkEvidenceDecay: 0.5,
-  // False until device agents send local entropy (an optional body field today); then a governance change.
-  localEntropyRequired: false,
+  // The device simulator and the devnet's simulated devices send it; a network of older agents sets it false.
+  localEntropyRequired: true,
   escrowRecheckEpochs: 3,
   escrowHoldEpochs: 12,
   emissionPerEpochMicro: 1_000_000_000_000n,

@@ -20,7 +20,8 @@ import {
 } from '../src/index.ts'
 import { fromPlane, type LatLng } from '../src/geo.ts'
 
-export const params = coverageParams({ chainId: 'terrane-test', slotsPerEpoch: 1, challengePpm: 1_000_000 })
+// The rule scenes build beacons without local entropy unless a test is about it (those set it required).
+export const params = coverageParams({ chainId: 'terrane-test', slotsPerEpoch: 1, challengePpm: 1_000_000, localEntropyRequired: false })
 export const startMs = 1_767_225_600_000
 export const entropy = sha256(new TextEncoder().encode('block-entropy'))
 export const slot: ChallengeSlot = { slot: 0, entropy, startMs, endMs: startMs + params.epochMs }
