@@ -549,9 +549,18 @@ export function computeStatistics(
   // Devices apart differ by two independent static shadowings (fading left out: conservative).
   const independentVar = 2 * (model.shadowingDb ** 2 - model.fastFadingDb ** 2)
   const fadingVar = 2 * model.fastFadingDb ** 2
+  // Each device is tested against every device it shares enough partners with (hundreds in a dense city):
+  // a pair must pass pMax divided by the larger of its two devices' pair counts, so that each device's
+  // chance of a false co-location stays at most pMax (union bound over its pairs).
+  const pairsTested = new Map<number, number>()
   for (const [key, s] of sums) {
     if (s.k < params.colocationCommonMin) continue
-    if (chiSquareLower(s.squares / independentVar, s.k) >= pMax) continue
+    for (const id of [Math.floor(key / n), key % n]) pairsTested.set(id, (pairsTested.get(id) ?? 0) + 1)
+  }
+  for (const [key, s] of sums) {
+    if (s.k < params.colocationCommonMin) continue
+    const tests = Math.max(pairsTested.get(Math.floor(key / n)) ?? 1, pairsTested.get(key % n) ?? 1)
+    if (chiSquareLower(s.squares / independentVar, s.k) >= pMax / tests) continue
     if (chiSquareUpper(s.squares / fadingVar, s.k) < 1e-3) continue
     const a = ids[Math.floor(key / n)] as string
     const b = ids[key % n] as string
