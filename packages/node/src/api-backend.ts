@@ -229,7 +229,7 @@ export class NodeApiBackend implements NodeBackend {
     const result = this.node.submitTx(bytes)
     if (result.accepted) return { hash: toHex(result.hash) }
     if (result.reason === 'duplicate') return { hash: toHex(sha256(bytes)) }
-    if (result.reason === 'pool_full')
+    if (result.reason === 'pool_full' || result.reason === 'queue_full')
       throw new ApiError('API_MEMPOOL_FULL', `mempool is full (${this.node.mempool.size} transactions)`, {
         reason: result.reason,
         retryAfterMs: mempoolFullRetryAfterMs,

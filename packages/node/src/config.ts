@@ -41,7 +41,10 @@ export interface NodeConfig {
     /**
      * Transactions this node puts in a block it proposes (within consensus's 4 MiB validity
      * bound): a proposal every validator can check and execute well within the propose and
-     * prevote timeouts, so an overloaded pool never makes rounds fail. @default 2_000
+     * prevote timeouts, so an overloaded pool does not make rounds fail: a validator's whole
+     * pipeline costs 0.6 ms of CPU per transfer (session 2, `bench -- pipeline`), execution a part
+     * of it, so 1,000 fit the devnet's 1 s propose timeout with 4 validators on 2 cores on a quiet
+     * machine; at a ~1 s block interval still about twice the chain's capacity. @default 1_000
      */
     proposalTxsMax: number
     /** Pause after a commit (CometBFT timeout_commit); null keeps the timing's own (1 s, devnet 100 ms). @default null */
@@ -90,7 +93,7 @@ export function defaultNodeConfig(home: string): NodeConfig {
     p2p: { listen: '/ip4/127.0.0.1/tcp/26656', bootstrap: [] },
     api: { host: '127.0.0.1', port: 26657, dashboardDir: null, rateLimitRequestsMax: 1000 },
     mqtt: { port: 1883 },
-    consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true, proposalTxsMax: 2_000, timeoutCommitMs: null },
+    consensus: { isDevnetTiming: false, isCreatingEmptyBlocks: true, proposalTxsMax: 1_000, timeoutCommitMs: null },
     mempool: { txsMax: 5_000, bytesMax: 64 * 1024 * 1024, recheckTxsMax: 1_000 },
     devnet: { simulatedDevices: 0 },
   }

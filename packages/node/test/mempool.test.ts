@@ -248,3 +248,25 @@ test('eviction needs the replacement bump: a marginally better fee does not drop
   assert.equal(pool.add(makeTx(3, 0, 22, 0)).accepted, true, '10% more: evicts')
   assert.deepEqual(removed, ['evicted'])
 })
+
+test('txs behind a nonce gap take at most their share, so the tx that fills a gap always finds room (no stall)', () => {
+  const chain = new ModelChain()
+  const pool = new Mempool(chain, { txsMax: 8, queuedTxsMax: 2 })
+  // Sender 1's nonce 0 was refused somewhere: its nonces 1.. queue behind the gap, two at most.
+  assert.equal(pool.add(makeTx(1, 1, 10, 0)).accepted, true)
+  assert.equal(pool.add(makeTx(1, 2, 10, 0)).accepted, true)
+  assert.deepEqual(pool.add(makeTx(1, 3, 10, 0)), { accepted: false, reason: 'queue_full' })
+  assert.deepEqual(pool.add(makeTx(2, 5, 10, 0)), { accepted: false, reason: 'queue_full' })
+  assert.equal(pool.queued(), 2)
+  // Ready txs fill the rest of the pool...
+  for (let sender = 3; sender <= 7; sender++) assert.equal(pool.add(makeTx(sender, 0, 10, 0)).accepted, true)
+  assert.equal(pool.size, 7)
+  // ...and there is still room for the gap filler, which makes both queued txs ready.
+  assert.equal(pool.add(makeTx(1, 0, 10, 0)).accepted, true)
+  assert.equal(pool.queued(), 0)
+  const reaped = pool.reap(10_000)
+  assert.deepEqual(
+    reaped.filter((tx) => tx[0] === 1).map((tx) => tx[2]),
+    [0, 1, 2],
+  )
+})

@@ -31,6 +31,7 @@ export type MempoolRejection =
   | 'stale_nonce' // nonce below the sender's next nonce
   | 'nonce_taken' // another tx holds this nonce and the fee is not high enough to replace it
   | 'sender_full' // too many txs from one sender
+  | 'queue_full' // behind a nonce gap, and the share of the pool for such txs is taken
   | 'too_large' // over the per-transaction byte limit
   | 'pool_full' // full, and the fee does not beat the cheapest evictable tx
 
@@ -50,6 +51,13 @@ export interface MempoolInit {
   txBytesMax?: number
   /** Pending txs per sender, ready and queued together. @default 256 */
   perSenderMax?: number
+  /**
+   * Txs behind a nonce gap (queued: not executable until the gap fills) the pool holds at
+   * most, as Ethereum pools bound their queued txs apart from pending ones. Without it a
+   * pool can fill with txs that cannot execute, refuse the very tx that would fill a gap as
+   * `pool_full`, and stall for good (every refused sender's later txs are queued). @default txsMax / 4
+   */
+  queuedTxsMax?: number
   /** Recently committed hashes remembered to refuse re-submission. @default 100_000 */
   committedCacheMax?: number
   /** A replacement must pay at least this much more fee, in percent (as Ethereum's tx pools). @default 10 */
@@ -87,6 +95,13 @@ interface SenderQueue {
   byNonce: Map<number, Entry>
 }
 
+/** The sender's first nonce missing from the pool from `baseNonce` on (txs below it are ready). */
+function readyEndOf(queue: SenderQueue | undefined, baseNonce: number): number {
+  let nonce = baseNonce
+  if (queue !== undefined) while (queue.byNonce.has(nonce)) nonce++
+  return nonce
+}
+
 function priorityOf(fee: bigint, size: number): bigint {
   return (fee * 1_000_000n) / BigInt(Math.max(1, size))
 }
@@ -107,6 +122,9 @@ export class Mempool {
   private readonly bytesMax: number
   private readonly txBytesMax: number
   private readonly perSenderMax: number
+  private readonly queuedTxsMax: number
+  /** Txs behind a nonce gap, counted lazily (undefined: recount). */
+  private queuedCount: number | undefined = 0
   private readonly committedCacheMax: number
   private readonly bumpPercent: bigint
   private readonly recheckTxsMax: number
@@ -127,6 +145,7 @@ export class Mempool {
     this.bytesMax = init.bytesMax ?? 64 * 1024 * 1024
     this.txBytesMax = init.txBytesMax ?? 1024 * 1024
     this.perSenderMax = init.perSenderMax ?? 256
+    this.queuedTxsMax = init.queuedTxsMax ?? Math.floor(this.txsMax / 4)
     this.committedCacheMax = init.committedCacheMax ?? 100_000
     this.bumpPercent = BigInt(init.replaceFeeBumpPercent ?? 10)
     this.recheckTxsMax = init.recheckTxsMax ?? 1_000
@@ -157,6 +176,19 @@ export class Mempool {
    */
   private outbids(priority: bigint, victim: bigint): boolean {
     return priority * 100n >= victim * (100n + this.bumpPercent) && priority > victim
+  }
+
+  /** How many pooled txs sit behind a nonce gap (recounted after a change, when asked). */
+  queued(): number {
+    if (this.queuedCount === undefined) {
+      let count = 0
+      for (const queue of this.senders.values()) {
+        const end = readyEndOf(queue, queue.baseNonce)
+        for (const nonce of queue.byNonce.keys()) if (nonce > end) count++
+      }
+      this.queuedCount = count
+    }
+    return this.queuedCount
   }
 
   /** The lowest priority in the pool (cached until a tx at that priority leaves). */
@@ -198,6 +230,9 @@ export class Mempool {
       arrival: this.arrivals++,
     }
     const existing = queue?.byNonce.get(check.nonce)
+    // Behind a gap (not the sender's next executable nonce): only within the queued share.
+    if (existing === undefined && check.nonce > readyEndOf(queue, baseNonce) && this.queued() >= this.queuedTxsMax)
+      return { accepted: false, reason: 'queue_full' }
     if (existing !== undefined) {
       if (check.fee * 100n < existing.fee * (100n + this.bumpPercent)) return { accepted: false, reason: 'nonce_taken' }
     } else if (queue !== undefined && queue.byNonce.size >= this.perSenderMax) {
@@ -228,6 +263,7 @@ export class Mempool {
     queue.byNonce.set(entry.nonce, entry)
     this.byHash.set(key, entry)
     this.bytes += tx.length
+    this.queuedCount = undefined
     if (this.priorityFloor !== undefined && entry.priority < this.priorityFloor) this.priorityFloor = entry.priority
     return existing === undefined
       ? { accepted: true, hash, evicted: evicted.map((e) => e.hash) }
@@ -253,6 +289,7 @@ export class Mempool {
     if (queue?.byNonce.get(entry.nonce) === entry) queue.byNonce.delete(entry.nonce)
     if (queue !== undefined && queue.byNonce.size === 0) this.senders.delete(entry.sender)
     if (this.byHash.delete(entry.key)) this.bytes -= entry.tx.length
+    this.queuedCount = undefined
     if (entry.priority === this.priorityFloor) this.priorityFloor = undefined
     if (reason !== 'committed') this.onRemoved(entry.hash, reason)
   }
@@ -322,6 +359,7 @@ export class Mempool {
     const queue = this.senders.get(sender)
     if (queue === undefined) return 0
     queue.baseNonce = this.checker.accountNonce(queue.bytes)
+    this.queuedCount = undefined // a nonce committed from elsewhere may have made queued txs ready
     const ordered = [...queue.byNonce.values()].sort((a, b) => a.nonce - b.nonce)
     let checked = 0
     for (const entry of ordered) {
