@@ -26,7 +26,7 @@ import type { TopicFilterDto, EventDto } from '@terrane/api/schemas'
 export interface SubmitTxRefusal {
   code: string
   message: string
-  /** For `API_MEMPOOL_FULL`: `{ reason: 'pool_full', retryAfterMs }`. */
+  /** For `API_MEMPOOL_FULL`: `{ reason: 'pool_full' | 'queue_full', retryAfterMs }`. */
   details?: unknown
 }
 
