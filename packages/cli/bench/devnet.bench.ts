@@ -20,7 +20,8 @@ import { createClient } from '@terrane/sdk'
 import { LocalDevnet } from '../src/index.ts'
 
 const validators = 4
-const basePort = 37_000
+// Below the ephemeral port range (32768-60999): an OS-assigned port took 37002 in a run (EADDRINUSE).
+const basePort = 30_000
 /** Senders: the mempool admits at most 64 nonces ahead per sender (mempoolNonceAheadMax), so load needs many. */
 const sendersCount = 256
 const stepSeconds = Number(process.env.TERRANE_BENCH_STEP_S ?? 8)
