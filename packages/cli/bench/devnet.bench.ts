@@ -326,6 +326,47 @@ try {
     }
   }
 
+  let resentTotal = 0
+  // A client refused with Retry-After sends again: every sender rewound below a nonce a node
+  // admitted resends from the rewound nonce up to it (same bytes), so its admitted transfers
+  // are not left behind a nonce gap only because the steps ended before its next turn.
+  async function resendRewound(): Promise<void> {
+    const resendDeadlineMs = performance.now() + 60_000
+    for (;;) {
+      const lagging = senders.map((_, s) => s).filter((s) => (nonces[s] as number) <= (highestAdmitted[s] as number))
+      if (lagging.length === 0 || performance.now() > resendDeadlineMs) break
+      const byUrl = new Map<string, Array<ReturnType<typeof transferOf>>>()
+      for (const s of lagging)
+        for (let nonce = nonces[s] as number; nonce <= (highestAdmitted[s] as number); nonce++) {
+          const tx = transferOf(s, nonce)
+          byUrl.set(tx.url, [...(byUrl.get(tx.url) ?? []), tx])
+        }
+      await Promise.all(
+        [...byUrl].map(async ([url, txs]) => {
+          for (let k = 0; k < txs.length; k += batchTxsMax) {
+            const part = txs.slice(k, k + batchTxsMax)
+            resentTotal += part.length
+            const outcome = await submitBatch(
+              url,
+              part.map((t) => t.hex),
+            )
+            const refused = new Set([...outcome.refused, ...outcome.overloaded])
+            part.forEach((t, j) => {
+              if (!refused.has(j)) admitted.add(t.hash)
+            })
+            // A sender is caught up once everything up to its highest admitted nonce is admitted.
+            for (const s of new Set(part.map((t) => t.sender))) {
+              const mineOfSender = part.map((t, j) => ({ t, j })).filter(({ t }) => t.sender === s)
+              const firstRefused = mineOfSender.find(({ j }) => refused.has(j))
+              nonces[s] = firstRefused === undefined ? (highestAdmitted[s] as number) + 1 : firstRefused.t.nonce
+            }
+          }
+        }),
+      )
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
+
   const describeStep = (r: StepResult): string =>
     `offered ${r.offered}/s for ${r.seconds} s: committed ${r.committedPerSecond.toFixed(0)}/s, refused for overload ${r.overloaded}, ` +
     `refused otherwise ${r.rejected}, generator-dropped ${r.generatorDropped}, committed ${(r.committedShare * 100).toFixed(1)}% ` +
@@ -353,51 +394,16 @@ try {
     overload.push(r)
     console.log(describeStep(r))
   }
-  // Drain the mempools before the latency runs.
+  // Senders rewound by overload refusals catch up first (their new transfers would otherwise
+  // queue behind the gaps), then the mempools drain before the latency runs.
+  await resendRewound()
   await new Promise((r) => setTimeout(r, 8000))
   const half = await runStep(Math.max(10, Math.round(saturation * 0.5)), stepSeconds)
   console.log(describeStep(half))
   const eighty = await runStep(Math.max(10, Math.round(saturation * 0.8)), stepSeconds)
   console.log(describeStep(eighty))
-  // A client refused with Retry-After sends again: every sender rewound below a nonce a node
-  // admitted resends from the rewound nonce up to it (same bytes), so its admitted transfers
-  // are not left behind a nonce gap only because the steps ended before its next turn.
-  const resendDeadlineMs = performance.now() + 60_000
-  let resent = 0
-  for (;;) {
-    const lagging = senders.map((_, s) => s).filter((s) => (nonces[s] as number) <= (highestAdmitted[s] as number))
-    if (lagging.length === 0 || performance.now() > resendDeadlineMs) break
-    const byUrl = new Map<string, Array<ReturnType<typeof transferOf>>>()
-    for (const s of lagging)
-      for (let nonce = nonces[s] as number; nonce <= (highestAdmitted[s] as number); nonce++) {
-        const tx = transferOf(s, nonce)
-        byUrl.set(tx.url, [...(byUrl.get(tx.url) ?? []), tx])
-      }
-    await Promise.all(
-      [...byUrl].map(async ([url, txs]) => {
-        for (let k = 0; k < txs.length; k += batchTxsMax) {
-          const part = txs.slice(k, k + batchTxsMax)
-          resent += part.length
-          const outcome = await submitBatch(
-            url,
-            part.map((t) => t.hex),
-          )
-          const refused = new Set([...outcome.refused, ...outcome.overloaded])
-          part.forEach((t, j) => {
-            if (!refused.has(j)) admitted.add(t.hash)
-          })
-          // A sender is caught up once everything up to its highest admitted nonce is admitted.
-          for (const s of new Set(part.map((t) => t.sender))) {
-            const mineOfSender = part.map((t, j) => ({ t, j })).filter(({ t }) => t.sender === s)
-            const firstRefused = mineOfSender.find(({ j }) => refused.has(j))
-            nonces[s] = firstRefused === undefined ? (highestAdmitted[s] as number) + 1 : firstRefused.t.nonce
-          }
-        }
-      }),
-    )
-    await new Promise((r) => setTimeout(r, 1000))
-  }
-  console.log(`resent ${resent} transfers of senders rewound after a refusal`)
+  await resendRewound()
+  console.log(`resent ${resentTotal} transfers of senders rewound after a refusal`)
   // Nothing admitted is lost: every transaction a node answered with its hash commits.
   const drainDeadlineMs = performance.now() + 60_000
   const uncommitted = () => [...admitted].filter((h) => !committedAt.has(h)).length
