@@ -17,7 +17,10 @@ test('sim coverage prints the per-kind table, and the same run for the same seed
       lines[0],
       `terrane sim coverage --devices 150 --seed 11 --adversary-share 0.1 --adversaries ${adversaryKinds.join(',')} --epochs 1`,
     )
-    assert.equal(lines[1], '| kind | devices | detected | rate | paid share | earned share (incl. escrow) | fair share | paid / fair |')
+    assert.equal(
+      lines[1],
+      '| kind | devices | detected | rate | without radio evidence | rate among those with evidence | paid share | earned share (incl. escrow) | fair share | paid / fair |',
+    )
     const rows = lines.filter((l) => /^\| [a-z_]+ \| [0-9]+ \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()))
     const kinds = rows.map((r) => r[1])
     // Adversaries come in groups, so 15 of 150 devices cover the first kinds only, in adversaryKinds order.
@@ -31,6 +34,7 @@ test('sim coverage prints the per-kind table, and the same run for the same seed
     )
     for (const r of rows) {
       assert.ok(Number(r[3]) <= Number(r[2]), `${r[1]}: detected <= devices`)
+      assert.ok(Number(r[5]) <= Number(r[2]), `${r[1]}: without radio evidence <= devices`)
       assert.match(r[4] ?? '', r[1] === 'honest' ? /%\s+\(false positives\)$/ : /%\s+\(recall\)$/)
     }
     assert.match(text.stdout, /^Honest devices with a report rejected for a cheating reason: [0-9]+ of [0-9]+/m)
@@ -46,14 +50,14 @@ test('sim coverage prints the per-kind table, and the same run for the same seed
       seed: string
       devices: number
       digest: string
-      rows: Array<{ kind: string; devices: number; detected: number; paidShare: number }>
+      rows: Array<{ kind: string; devices: number; detected: number; withoutEvidence: number; paidShare: number }>
     }
     assert.equal(out.seed, '11')
     assert.equal(out.devices, 150)
     assert.equal(out.digest, digest)
     assert.deepEqual(
-      out.rows.map((r) => [r.kind, String(r.devices), String(r.detected), `${(r.paidShare * 100).toFixed(2)}%`]),
-      rows.map((r) => [r[1], r[2], r[3], r[5]]),
+      out.rows.map((r) => [r.kind, String(r.devices), String(r.detected), String(r.withoutEvidence), `${(r.paidShare * 100).toFixed(2)}%`]),
+      rows.map((r) => [r[1], r[2], r[3], r[5], r[7]]),
     )
   } finally {
     await cli.cleanup()
