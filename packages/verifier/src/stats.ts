@@ -736,7 +736,8 @@ export function computeStatistics(
   return { flags, locationTrust, rssiScores, evidence, nextLinks }
 }
 
-function emptyEvidence(epoch: number): EpochEvidence {
+/** One epoch's tallies of a device with no evidence yet. */
+export function emptyEvidence(epoch: number): EpochEvidence {
   return {
     epoch,
     reciprocalChiSquare: 0,
@@ -872,7 +873,9 @@ export function crossEpochEvidence(
     const mine = rawOf(id)
     const epochs = w.length
     // Misses over the window; a miss blamed on the partner leaves the test (and its expectation).
+    // The misses of one epoch have their own tests (with this epoch's selective listeners left out).
     const tally = (side: 'silent' | 'claimed') => {
+      if (w.length < 2) return { misses: 0, links: 0, p: 1 }
       let misses = 0
       let expected = 0
       let links = 0
@@ -886,8 +889,7 @@ export function crossEpochEvidence(
       const p = misses >= params.reciprocityMissesMin ? poissonUpper(misses, expected) : 1
       return { misses, links, p }
     }
-    // The misses of one epoch have their own tests (with this epoch's selective listeners left out).
-    const silent = w.length < 2 ? { p: 1, misses: 0, links: 0 } : tally('silent')
+    const silent = tally('silent')
     if (silent.p < pMax)
       addFlag(
         flags,
@@ -895,7 +897,7 @@ export function crossEpochEvidence(
         'selective_witness',
         `over ${epochs} epochs did not report ${silent.misses} of ${silent.links} neighbours that heard it (p=${silent.p.toExponential(1)})`,
       )
-    const claimed = w.length < 2 ? { p: 1, misses: 0, links: 0 } : tally('claimed')
+    const claimed = tally('claimed')
     if (claimed.p < pMax)
       addFlag(
         flags,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import type { CarriedLink, DeviceHistory } from '../src/types.ts'
 import { linkInnovation, stabilityFindings, stabilityTallies, type StabilityTerm } from '../src/stability.ts'
 import { SeededRng } from '../src/rng.ts'
+import { emptyEvidence } from '../src/stats.ts'
 import { params } from './helpers.ts'
 
 const fading = params.pathLoss.fastFadingDb
@@ -48,16 +49,7 @@ function run(epochs: number, scene: Scene, seed: string): Array<Map<string, stri
     for (const [id, t] of tallies) {
       const h = history.get(id) ?? { lastSeq: -1, cleanEpochs: 0, escrow: [], rssiScoreSum: 0, rssiScoreSquares: 0, rssiScoreCount: 0 }
       const e = {
-        epoch,
-        reciprocalChiSquare: 0,
-        reciprocalLinks: 0,
-        reciprocalOutliers: [],
-        silentLinks: 0,
-        silentMissExpected: 0,
-        silentMissed: [],
-        claimedLinks: 0,
-        claimedMissExpected: 0,
-        claimedMissed: [],
+        ...emptyEvidence(epoch),
         stabilityChiSquare: t.rxChiSquare,
         stabilityLinks: t.rxLinks,
         stabilityTxChiSquare: t.txChiSquare,
