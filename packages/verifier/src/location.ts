@@ -1,6 +1,7 @@
 import type { PathLossModel } from './params.ts'
 import { cellCentre, distanceMeters, fromPlane, toPlane, type LatLng } from './geo.ts'
 import { distanceForLossMeters, normalCdf, pathLossDb } from './model.ts'
+import { AudienceIndex } from './audience.ts'
 import { chiSquareUpper } from './prob.ts'
 
 /** One witness observation of a beacon: where the witness is and what it heard. */
@@ -146,6 +147,24 @@ export function huberLogSurvival(a: number): number {
   return Math.log(sqrt2pi * (2 * normalCdf(k) - 1) + tail + tail - Math.exp((k * k) / 2 + k * a) / k)
 }
 
+/** A listener that had the chance to hear the device (or be heard by it) and heard nothing either way. */
+export interface SilentObservation {
+  location: LatLng
+  /** Transmit EIRP plus receive gain of the stronger direction that had the chance. */
+  linkBudgetDbm: number
+  frequencyHz: number
+}
+
+/** Who could have heard the device and did not: with it, the test uses the full likelihood of hearing. */
+export interface Audience {
+  silent: readonly SilentObservation[]
+  /**
+   * Floor on a miss's probability: a reception can be lost for reasons outside the radio model (a busy or
+   * offline listener), so one silent neighbour costs at most -ln(floor) however close it is.
+   */
+  missProbabilityMin: number
+}
+
 export interface LocationTest {
   estimate: LocationEstimate
   /** 2 (NLL(asserted) - NLL(best)): chi-square with 2 degrees of freedom when the assertion is right. */
@@ -162,7 +181,12 @@ export interface LocationTest {
  * the assertion against the best fit is chi-square with 2 degrees of freedom when the assertion is right
  * (Wilks); a spoofer, or a device that is not where it says, is far in the tail.
  */
-export function locateDevice(model: PathLossModel, asserted: LatLng, observations: readonly RangeObservation[]): LocationTest | undefined {
+export function locateDevice(
+  model: PathLossModel,
+  asserted: LatLng,
+  observations: readonly RangeObservation[],
+  audience?: Audience,
+): LocationTest | undefined {
   if (observations.length < locationObservationsMin) return undefined
   const sigma = model.shadowingDb
   const points = observations.map((o) => ({ ...toPlane(asserted, o.location), o }))
@@ -171,6 +195,12 @@ export function locateDevice(model: PathLossModel, asserted: LatLng, observation
   const isRobust = observations.length >= robustObservationsMin
   const k = isRobust ? huberK : Number.POSITIVE_INFINITY
   const logSurvival = isRobust ? huberLogSurvival : logNormalSurvival
+  const silent = (audience?.silent ?? []).map((o) => ({
+    ...toPlane(asserted, o.location),
+    o,
+    reach2: AudienceIndex.reachMeters(model, o.linkBudgetDbm, o.frequencyHz) ** 2,
+  }))
+  const missCostMax = audience === undefined ? 0 : -Math.log(audience.missProbabilityMin)
   const nll = (x: number, y: number): number => {
     let total = 0
     for (const p of points) {
@@ -179,7 +209,16 @@ export function locateDevice(model: PathLossModel, asserted: LatLng, observation
       const z = (p.o.rssiDbm - mean) / sigma
       const az = Math.abs(z)
       total += az <= k ? (z * z) / 2 : k * az - (k * k) / 2
-      total += logSurvival((model.sensitivityDbm - mean) / sigma)
+      // Without the audience, only what was heard is known: the likelihood is conditioned on hearing (the
+      // truncated normal). With it, not hearing is evidence too, and the plain density is the right one.
+      if (audience === undefined) total += logSurvival((model.sensitivityDbm - mean) / sigma)
+    }
+    for (const s of silent) {
+      const d2 = (x - s.x) ** 2 + (y - s.y) ** 2
+      if (d2 > s.reach2) continue
+      const mean = s.o.linkBudgetDbm - pathLossDb(model, Math.sqrt(d2), s.o.frequencyHz)
+      const miss = normalCdf((model.sensitivityDbm - mean) / sigma)
+      total += Math.min(missCostMax, -Math.log(miss))
     }
     return total
   }

@@ -3,7 +3,15 @@ import type { CarriedLink, DeviceHistory, DeviceRecord, EpochEvidence, FlagKind 
 import type { VerificationResult, WitnessRecord } from './verify.ts'
 import { cellCentre, distanceMeters, type LatLng } from './geo.ts'
 import { distanceForLossMeters, hearingProbability, pathLossDb, rssiProbitScore } from './model.ts'
-import { excessDistanceMeters, locateDevice, locationTrustPpm, type LocationEstimate, type RangeObservation } from './location.ts'
+import {
+  excessDistanceMeters,
+  locateDevice,
+  locationTrustPpm,
+  type LocationEstimate,
+  type RangeObservation,
+  type SilentObservation,
+} from './location.ts'
+import { AudienceIndex, type Listener } from './audience.ts'
 import { chiSquareLower, chiSquareUpper, poissonBinomialUpper, regularizedGammaP } from './prob.ts'
 import { normalCdf } from './model.ts'
 import { linkInnovation, stabilityFindings, stabilityTallies, type StabilityTerm } from './stability.ts'
@@ -95,6 +103,8 @@ export function computeStatistics(
   context: StatisticsContext = { epoch: 0 },
 ): StatisticsResult {
   const model = params.pathLoss
+  /** Strongest EIRP the network's regions allow (US915's 30 dBm plus antenna gain), dBm. */
+  const eirpMax = 36
   const pMax = params.flagPValueMax
   const flags = new Map<string, Flag[]>()
   const valid: WitnessRecord[] = v.witnesses.filter((w) => w.status === 'selected' || w.status === 'unselected')
@@ -209,52 +219,6 @@ export function computeStatistics(
       addUndirected(tx, rx, link)
       addUndirected(rx, tx, link)
     }
-
-  // 1. Location: a robust likelihood-ratio test of the assertion against both ends of every link.
-  const locationTrust = new Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number; pValue: number }>()
-  const testLocation = (
-    id: string,
-    asserted: string,
-    skip: ReadonlySet<string>,
-  ): { test: ReturnType<typeof locateDevice>; links: number } => {
-    const observations: RangeObservation[] = []
-    for (const [other, link] of undirected.get(id) ?? []) {
-      const at = locationOf(other)
-      if (at !== undefined && !skip.has(other))
-        observations.push({ location: at, rssiDbm: link.rssiDbm, linkBudgetDbm: link.budgetDbm, frequencyHz: link.frequencyHz })
-    }
-    return { test: locateDevice(model, cellCentre(asserted), observations), links: observations.length }
-  }
-  // Two passes: a device whose partners are themselves misplaced is re-tested without them.
-  const firstPass = new Set<string>()
-  for (const [id, d] of devices) {
-    if (d.location === undefined) continue
-    const { test } = testLocation(id, d.location, new Set())
-    if (test !== undefined && test.pValue < pMax) firstPass.add(id)
-  }
-  for (const [id, d] of devices) {
-    if (d.location === undefined) continue
-    const skip = firstPass.has(id) ? new Set([...firstPass].filter((x) => x !== id)) : new Set<string>()
-    const { test, links: linkCount } = testLocation(id, d.location, skip)
-    if (test === undefined) continue
-    const isMismatch = test.pValue < pMax
-    // Too few links for an estimate (two unknowns): the test still holds, the HIP-119 distance does not.
-    const hasEstimate = Number.isFinite(test.estimate.sigmaMeters)
-    if (hasEstimate) {
-      const excess = excessDistanceMeters(d.location, test.estimate, params.locationSigmaAllowance)
-      const ppm = isMismatch ? locationTrustPpm(excess) : 1_000_000
-      locationTrust.set(id, { ppm, estimate: test.estimate, excessMeters: isMismatch ? excess : 0, pValue: test.pValue })
-    }
-    if (isMismatch)
-      addFlag(
-        flags,
-        id,
-        'location_mismatch',
-        hasEstimate
-          ? `radio evidence (${linkCount} links) puts it ${Math.round(distanceMeters(cellCentre(d.location), test.estimate.location))} m from its assertion (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`
-          : `its ${linkCount} link(s) are implausible at its asserted location (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`,
-      )
-  }
 
   // 2. Reciprocity: a link carries beacons both ways through the same obstacles (static shadowing), so the
   // path gain of B -> A equals that of A -> B up to fast fading, and a listener must hear a device that
@@ -378,6 +342,109 @@ export function computeStatistics(
       )
     }
   }
+  // 1. Location: a robust likelihood-ratio test of the assertion against both ends of every link.
+  // The audience: listeners (devices that reported hearing something, deaf and selective ones left out) that
+  // had the chance to hear a device's beacon, or to be heard by it, and share no link with it either way. A
+  // device asserted where nobody hears it, and heard where nobody should, fails on the first; its heard links
+  // alone cannot show it (given that a link was heard at all, a weak reception looks alike at any range).
+  const beaconOf = new Map<string, { eirpDbm: number; frequencyHz: number }>()
+  for (const b of v.beacons)
+    beaconOf.set(b.deviceId, { eirpDbm: b.body.txPowerDbm + b.body.antennaGainDbi, frequencyHz: b.body.frequencyHz })
+  const audienceListeners: Listener[] = []
+  for (const id of listeners) {
+    const d = devices.get(id)
+    const at = locationOf(id)
+    if (d === undefined || at === undefined || selective.has(id)) continue
+    audienceListeners.push({ id, location: at, region: d.region, antennaGainDbi: d.antennaGainDbi, beacon: beaconOf.get(id) })
+  }
+  const audienceIndex = new AudienceIndex(model, audienceListeners, AudienceIndex.reachMeters(model, eirpMax + 10, 868_000_000))
+  const silentOf = (id: string, centres: readonly LatLng[], seen: Set<string>): SilentObservation[] => {
+    const d = devices.get(id) as DeviceRecord
+    const subject = {
+      id,
+      region: d.region,
+      antennaGainDbi: d.antennaGainDbi,
+      beacon: beaconOf.get(id),
+      isListening: listeners.has(id) && !selective.has(id),
+    }
+    const linked = undirected.get(id)
+    return centres.flatMap((c) => audienceIndex.silentNear(subject, c, (other) => linked?.has(other) === true, seen))
+  }
+  const locationTrust = new Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number; pValue: number }>()
+  const testLocation = (
+    id: string,
+    asserted: string,
+    trusted: (other: string) => boolean,
+  ): { test: ReturnType<typeof locateDevice>; links: number } => {
+    const observations: RangeObservation[] = []
+    for (const [other, link] of undirected.get(id) ?? []) {
+      const at = locationOf(other)
+      if (at !== undefined && trusted(other))
+        observations.push({ location: at, rssiDbm: link.rssiDbm, linkBudgetDbm: link.budgetDbm, frequencyHz: link.frequencyHz })
+    }
+    // Silent listeners near the assertion; if the best fit lands elsewhere, those near it too (else the fit
+    // would look better than it is), and fit again.
+    const at = cellCentre(asserted)
+    const seen = new Set<string>()
+    const silent = silentOf(id, [at], seen)
+    let test = locateDevice(model, at, observations, { silent, missProbabilityMin: lossFloor })
+    if (test !== undefined && distanceMeters(at, test.estimate.location) > audienceIndex.reachMetersMax / 8) {
+      silent.push(...silentOf(id, [test.estimate.location], seen))
+      test = locateDevice(model, at, observations, { silent, missProbabilityMin: lossFloor })
+    }
+    return { test, links: observations.length }
+  }
+  // A link implausible at both ends' assertions fails both ends' tests, and only one end may be misplaced (an
+  // honest witness of a spoofer, an honest neighbour of a Sybil colony). Blame follows trusted anchors: devices
+  // that passed with all their links are trusted; a failed device is re-tested against trusted partners only,
+  // and joins them if it passes (its own evidence backs its assertion, so its link to the liar is the liar's);
+  // repeated until nothing changes. Dropping every failed partner instead (the earlier second pass) left the
+  // liar with no evidence whenever its few honest partners had failed because of it.
+  const tests = new Map<string, { test: NonNullable<ReturnType<typeof locateDevice>>; links: number }>()
+  const failed = new Set<string>()
+  for (const [id, d] of devices) {
+    if (d.location === undefined) continue
+    const { test, links: linkCount } = testLocation(id, d.location, () => true)
+    if (test === undefined) continue
+    tests.set(id, { test, links: linkCount })
+    if (test.pValue < pMax) failed.add(id)
+  }
+  const cleared = new Set<string>()
+  const isTrusted = (other: string): boolean => !failed.has(other) || cleared.has(other)
+  // Rounds, not one sweep: a device cleared in a round becomes an anchor from the next, so the outcome does
+  // not depend on the order devices are visited in.
+  for (let round: string[] = [...failed]; round.length > 0;) {
+    const passed: string[] = []
+    for (const id of round) {
+      const { test, links: linkCount } = testLocation(id, devices.get(id)?.location as string, isTrusted)
+      if (test === undefined) tests.delete(id)
+      else tests.set(id, { test, links: linkCount })
+      if (test !== undefined && test.pValue >= pMax) passed.push(id)
+    }
+    for (const id of passed) cleared.add(id)
+    round = passed.length === 0 ? [] : [...failed].filter((id) => !cleared.has(id))
+  }
+  for (const [id, { test, links: linkCount }] of tests) {
+    const d = devices.get(id) as DeviceRecord & { location: string }
+    const isMismatch = test.pValue < pMax
+    // Too few links for an estimate (two unknowns): the test still holds, the HIP-119 distance does not.
+    const hasEstimate = Number.isFinite(test.estimate.sigmaMeters)
+    if (hasEstimate) {
+      const excess = excessDistanceMeters(d.location, test.estimate, params.locationSigmaAllowance)
+      const ppm = isMismatch ? locationTrustPpm(excess) : 1_000_000
+      locationTrust.set(id, { ppm, estimate: test.estimate, excessMeters: isMismatch ? excess : 0, pValue: test.pValue })
+    }
+    if (isMismatch)
+      addFlag(
+        flags,
+        id,
+        'location_mismatch',
+        hasEstimate
+          ? `radio evidence (${linkCount} links) puts it ${Math.round(distanceMeters(cellCentre(d.location), test.estimate.location))} m from its assertion (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`
+          : `its ${linkCount} link(s) are implausible at its asserted location (likelihood ratio ${test.lrStatistic.toFixed(1)}, p=${test.pValue.toExponential(1)})`,
+      )
+  }
+
   const claimerTallies = tally('claimer', selective)
   for (const [id, t] of claimerTallies) {
     if (t.misses < params.reciprocityMissesMin) continue
@@ -421,7 +488,6 @@ export function computeStatistics(
 
   // 4. Silent neighbourhood: nearby active devices that the model says should hear a beacon, but did not.
   // The same pass sums, per owner, how much of its devices' expected audience is its own fleet.
-  const eirpMax = 36
   const reach = distanceForLossMeters(model, eirpMax + 10 - (model.sensitivityDbm - 3 * model.shadowingDb), 868_000_000)
   const bucketDeg = reach / 111_000
   const buckets = new Map<string, DeviceRecord[]>()
