@@ -200,25 +200,32 @@ export function computeStatistics(
     }
   }
 
-  // A link seen both ways has one static shadowing: merge the directions so it counts once.
-  const undirected = new Map<string, Map<string, { rssiDbm: number; budgetDbm: number; gainDb: number; frequencyHz: number }>>()
-  const addUndirected = (a: string, b: string, link: Link): void => {
-    let m = undirected.get(a)
-    if (m === undefined) undirected.set(a, (m = new Map()))
-    const prev = m.get(b)
-    const budgetDbm = link.rssiDbm - link.gainDb
-    if (prev === undefined) m.set(b, { rssiDbm: link.rssiDbm, budgetDbm, gainDb: link.gainDb, frequencyHz: link.frequencyHz })
-    else {
-      prev.gainDb = (prev.gainDb + link.gainDb) / 2
-      prev.budgetDbm = (prev.budgetDbm + budgetDbm) / 2
-      prev.rssiDbm = prev.budgetDbm + prev.gainDb
+  // A link seen both ways has one static shadowing: merge the directions so it counts once. `isReporterUsed`
+  // picks the receptions that count (by the device that reported them).
+  type UndirectedLink = { rssiDbm: number; budgetDbm: number; gainDb: number; frequencyHz: number }
+  const mergeDirections = (isReporterUsed: (rx: string) => boolean): Map<string, Map<string, UndirectedLink>> => {
+    const merged = new Map<string, Map<string, UndirectedLink>>()
+    const add = (a: string, b: string, link: Link): void => {
+      let m = merged.get(a)
+      if (m === undefined) merged.set(a, (m = new Map()))
+      const prev = m.get(b)
+      const budgetDbm = link.rssiDbm - link.gainDb
+      if (prev === undefined) m.set(b, { rssiDbm: link.rssiDbm, budgetDbm, gainDb: link.gainDb, frequencyHz: link.frequencyHz })
+      else {
+        prev.gainDb = (prev.gainDb + link.gainDb) / 2
+        prev.budgetDbm = (prev.budgetDbm + budgetDbm) / 2
+        prev.rssiDbm = prev.budgetDbm + prev.gainDb
+      }
     }
+    for (const [tx, out] of evidenceLinks)
+      for (const [rx, link] of out) {
+        if (!isReporterUsed(rx)) continue
+        add(tx, rx, link)
+        add(rx, tx, link)
+      }
+    return merged
   }
-  for (const [tx, out] of evidenceLinks)
-    for (const [rx, link] of out) {
-      addUndirected(tx, rx, link)
-      addUndirected(rx, tx, link)
-    }
+  const undirected = mergeDirections(() => true)
 
   // 2. Reciprocity: a link carries beacons both ways through the same obstacles (static shadowing), so the
   // path gain of B -> A equals that of A -> B up to fast fading, and a listener must hear a device that
@@ -370,6 +377,10 @@ export function computeStatistics(
     const linked = undirected.get(id)
     return centres.flatMap((c) => audienceIndex.silentNear(subject, c, (other) => linked?.has(other) === true, seen))
   }
+  // Receptions reported by deaf or selective listeners are not evidence of where anyone is: a listener that
+  // reports only some of what it hears (a Sybil colony vouching only for its own) picks what it reports, and
+  // its picks would outvote the honest partners that heard where the colony really is.
+  const locationLinks = mergeDirections((rx) => !selective.has(rx))
   const locationTrust = new Map<string, { ppm: number; estimate: LocationEstimate; excessMeters: number; pValue: number }>()
   const testLocation = (
     id: string,
@@ -377,7 +388,7 @@ export function computeStatistics(
     trusted: (other: string) => boolean,
   ): { test: ReturnType<typeof locateDevice>; links: number } => {
     const observations: RangeObservation[] = []
-    for (const [other, link] of undirected.get(id) ?? []) {
+    for (const [other, link] of locationLinks.get(id) ?? []) {
       const at = locationOf(other)
       if (at !== undefined && trusted(other))
         observations.push({ location: at, rssiDbm: link.rssiDbm, linkBudgetDbm: link.budgetDbm, frequencyHz: link.frequencyHz })
@@ -666,23 +677,30 @@ export function computeStatistics(
         addFlag(flags, d.deviceId, 'regular_grid', `owner ${owner}: ${grid.length} devices asserted on a regular lattice, some co-located`)
   }
   const interactions = new Map<string, { total: number; sameOwner: number }>()
-  const partners = new Map<string, Set<string>>()
+  const witnessed = new Map<string, Set<string>>()
   for (const w of valid) {
     const wo = (devices.get(w.deviceId) as DeviceRecord).owner
     const bo = (devices.get(w.beacon.deviceId) as DeviceRecord).owner
-    for (const [id, owner] of [
-      [w.deviceId, wo],
-      [w.beacon.deviceId, bo],
-    ] as const) {
+    for (const owner of [wo, bo]) {
       const s = interactions.get(owner) ?? { total: 0, sameOwner: 0 }
       s.total++
       if (wo === bo) s.sameOwner++
       interactions.set(owner, s)
-      const p = partners.get(id) ?? new Set<string>()
-      p.add(id === w.deviceId ? w.beacon.deviceId : w.deviceId)
-      partners.set(id, p)
     }
+    const heard = witnessed.get(w.deviceId) ?? new Set<string>()
+    heard.add(w.beacon.deviceId)
+    witnessed.set(w.deviceId, heard)
   }
+  // Ring partners witness each other both ways: a device that hears a ring which never reports it back is
+  // the ring's victim, not a member.
+  const partners = new Map<string, Set<string>>()
+  for (const [a, heard] of witnessed)
+    for (const b of heard)
+      if (witnessed.get(b)?.has(a) === true) {
+        const p = partners.get(a) ?? new Set<string>()
+        p.add(b)
+        partners.set(a, p)
+      }
   for (const [owner, s] of interactions) {
     const fleet = devicesByOwner.get(owner) ?? []
     if (fleet.length < 3 || s.sameOwner < params.ownerInteractionsMin) continue
@@ -699,7 +717,7 @@ export function computeStatistics(
           `owner ${owner}: ${s.sameOwner} of ${s.total} witness interactions among its own devices, where geography predicts ${(share * 100).toFixed(0)}%`,
         )
   }
-  // Closed rings: a group whose members interact only with each other, where the model expects outsiders to hear them.
+  // Closed rings: a group whose members witness only each other, where the model expects outsiders to hear them.
   for (const [id, mine] of partners) {
     if (mine.size < ringSizeMin - 1) continue
     const group = new Set([id, ...mine])
@@ -723,7 +741,8 @@ export function computeStatistics(
       const b = v.beacons.find((x) => x.deviceId === member)
       if (b === undefined) continue
       audience({ deviceId: member, eirpDbm: b.body.txPowerDbm + b.body.antennaGainDbi, frequencyHz: b.body.frequencyHz }, (c, p) => {
-        if (!group.has(c.deviceId)) outside += p
+        // Deaf and selective listeners would not report the group whatever it is.
+        if (!group.has(c.deviceId) && !selective.has(c.deviceId)) outside += p
       })
     }
     if (Math.exp(-outside) < pMax)

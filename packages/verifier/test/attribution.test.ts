@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { runEpoch } from '../src/index.ts'
 import { pathLossDb } from '../src/model.ts'
+import { cellCentre, distanceMeters } from '../src/geo.ts'
 import { SeededRng } from '../src/rng.ts'
 import { beaconPayload, beaconPayloadHash } from '@terrane/reports'
 import { beacon, device, entropy, inputs, params, witness, type Dev } from './helpers.ts'
@@ -67,4 +68,36 @@ test('a claim proved by local entropy is not held against the claimer: the silen
     const kinds = (result.explanations.get(claimer.key.deviceId)?.flags ?? []).map((f) => f.kind)
     assert.equal(kinds.includes('reception_unreciprocated'), !hasLocalEntropy, `local entropy ${hasLocalEntropy}: ${kinds.join(', ')}`)
   }
+})
+
+test('a witness ring (members witness only each other) is flagged; a device that hears the ring but is never reported back is not', () => {
+  const circle = (prefix: string, n: number, radius: number, phase = 0): Dev[] =>
+    Array.from({ length: n }, (_, i) =>
+      device(`${prefix}-${i}`, radius * Math.cos(phase + (i * 2 * Math.PI) / n), radius * Math.sin(phase + (i * 2 * Math.PI) / n)),
+    )
+  // The ring: five devices asserted 500 m around the origin (one owner each), reporting each other only.
+  const ring = circle('ring', 5, 500).map((d, i) => ({ ...d, record: { ...d.record, owner: `ring-owner-${i}` } }))
+  // Eight honest devices 900 m around, hearing each other and the ring's beacons.
+  const honest = circle('honest', 8, 900, 0.2)
+  // The victim: hears the ring, never beacons, nobody reports it.
+  const victim = device('victim', 0, 1_300)
+  const all = [...ring, ...honest, victim]
+  const at = new Map(all.map((d) => [d, d.record.location as string]))
+  const rssi = (rx: Dev, tx: Dev): number => {
+    const a = cellCentre(at.get(rx) as string)
+    const b = cellCentre(at.get(tx) as string)
+    return Math.round((20 - pathLossDb(model, distanceMeters(a, b), 868_100_000)) * 100)
+  }
+  const reports = [...ring, ...honest].map((d) => beacon(d))
+  const hear = (rx: Dev, tx: Dev): void => {
+    reports.push(witness(rx, tx, { rssiCentiDbm: rssi(rx, tx) }))
+  }
+  for (const a of ring) for (const b of ring) if (a !== b) hear(a, b)
+  for (const a of honest) for (const b of [...honest, ...ring]) if (a !== b) hear(a, b)
+  for (const b of ring) hear(victim, b)
+  const result = runEpoch(inputs(all, reports))
+  const flagged = (d: Dev): boolean => (result.explanations.get(d.key.deviceId)?.flags ?? []).some((f) => f.kind === 'witness_ring')
+  assert.equal(ring.filter(flagged).length, 5)
+  assert.equal(honest.filter(flagged).length, 0)
+  assert.equal(flagged(victim), false)
 })
