@@ -17,6 +17,7 @@ import type {
   StatusDto,
   TopicFilterDto,
   TxDto,
+  TxStatusDto,
   UnsafeResultDto,
   ValidatorDto,
   ProofKind,
@@ -110,6 +111,13 @@ export interface NodeBackend {
   submitTx(bytes: Uint8Array): Promise<{ hash: string }>
   /** A committed transaction with its result and inclusion proof. */
   getTx(hash: string): Promise<TxDto | null>
+  /**
+   * What this node knows of a transaction, in this order: committed (with height, index
+   * and result code), pending (in the mempool, or in a decided block not yet executed),
+   * dropped (left the mempool without commit: the removal reason and time, kept for a
+   * bounded number of recent drops), else unknown. Never null, never API_NOT_FOUND.
+   */
+  getTxStatus(hash: string): Promise<TxStatusDto>
   /** Transactions touching an account, newest first. */
   listAccountTxs(address: string, page: PageRequest): Promise<PageDto<TxDto>>
 

@@ -186,6 +186,7 @@ ${generateSdl([
   S.Status,
   S.Block,
   S.Tx,
+  S.TxStatus,
   S.Account,
   S.Validator,
   S.Delegation,
@@ -224,6 +225,8 @@ type Query {
   block(height: SafeInt, hash: String): Block
   blocks(${pageArgs}): BlockHeaderPage!
   tx(hash: String!): Tx
+  "What this node knows of a transaction: committed, pending, dropped (with the reason) or unknown."
+  txStatus(hash: String!): TxStatus!
   account(address: String!): Account
   validator(address: String!): Validator
   validators(${pageArgs}): ValidatorPage!
@@ -422,6 +425,8 @@ export async function registerGraphql(app: FastifyInstance, components: GraphqlC
         }),
       blocks: (_: unknown, args: PageArgs) => guarded(() => b.listBlocks(pageOf(args))),
       tx: (_: unknown, args: { hash: string }) => guarded(() => b.getTx(checkPattern('hash', args.hash, patterns.hash, false) as string)),
+      txStatus: (_: unknown, args: { hash: string }) =>
+        guarded(() => b.getTxStatus(checkPattern('hash', args.hash, patterns.hash, false) as string)),
       account: (_: unknown, args: { address: string }) =>
         guarded(() => b.getAccount(checkPattern('address', args.address, patterns.address, false) as string)),
       validator: (_: unknown, args: { address: string }) =>

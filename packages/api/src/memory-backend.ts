@@ -37,7 +37,9 @@ import type {
   StateProofDto,
   StatusDto,
   TopicFilterDto,
+  TxDropReasonDto,
   TxDto,
+  TxStatusDto,
   ValidatorDto,
 } from './schemas.ts'
 import { txBytesMax } from './schemas.ts'
@@ -56,6 +58,8 @@ export interface MemoryBackendInit {
   stateHistoryHeightsMax?: number
   /** Pending transactions kept. @default 10_000 */
   mempoolTxsMax?: number
+  /** Dropped transactions remembered for `getTxStatus`, oldest forgotten first (as the node). @default 10_000 */
+  droppedTxsMax?: number
   /** Mempool admission check; return a reason to refuse (API_TX_REJECTED). Default: accept. */
   checkTx?: (bytes: Uint8Array) => string | null
   /** A stand-in for the node's peer list. */
@@ -190,6 +194,9 @@ export class MemoryBackend implements NodeBackend {
   private readonly txs = new Map<string, TxDto>()
   private readonly accountTxs = new Map<string, TxDto[]>()
   private readonly mempool = new Map<string, Uint8Array>()
+  /** Hash -> why and when it left the mempool uncommitted; insertion order is age. */
+  private readonly dropped = new Map<string, { reason: TxDropReasonDto; droppedAtMs: number }>()
+  private readonly droppedTxsMax: number
   private readonly accounts = new Map<string, AccountDto>()
   private readonly validators = new SortedMap<ValidatorDto>()
   private readonly delegations = new SortedMap<DelegationDto>()
@@ -215,6 +222,7 @@ export class MemoryBackend implements NodeBackend {
     this.eventHistoryHeightsMax = init.eventHistoryHeightsMax ?? 10_000
     this.stateHistoryHeightsMax = init.stateHistoryHeightsMax ?? 100
     this.mempoolTxsMax = init.mempoolTxsMax ?? 10_000
+    this.droppedTxsMax = init.droppedTxsMax ?? 10_000
     this.checkTx = init.checkTx ?? (() => null)
     this.peers = [...(init.peers ?? [])]
     this.isSynced = init.isSynced ?? true
@@ -295,6 +303,7 @@ export class MemoryBackend implements NodeBackend {
     this.blocksByHash.set(hash, stored)
     for (const tx of txs) {
       this.txs.set(tx.hash, tx)
+      this.dropped.delete(tx.hash)
       for (const a of new Set(tx.accounts)) {
         const list = this.accountTxs.get(a) ?? []
         list.push(tx)
@@ -325,6 +334,23 @@ export class MemoryBackend implements NodeBackend {
     this.events.delete(height - this.eventHistoryHeightsMax)
     for (const event of events) this.emit(event)
     return block
+  }
+
+  /**
+   * Takes a pooled transaction out of the mempool without committing it, as a node's
+   * mempool drops one (replaced, evicted, stale, invalid on re-check, flushed); its status
+   * then reads dropped. Returns false (and records nothing) if it was not pooled.
+   */
+  dropTx(hash: string, reason: TxDropReasonDto, droppedAtMs = Date.now()): boolean {
+    if (!this.mempool.delete(hash)) return false
+    this.recordDrop(hash, reason, droppedAtMs)
+    return true
+  }
+
+  private recordDrop(hash: string, reason: TxDropReasonDto, droppedAtMs: number): void {
+    this.dropped.delete(hash)
+    this.dropped.set(hash, { reason, droppedAtMs })
+    if (this.dropped.size > this.droppedTxsMax) this.dropped.delete(this.dropped.keys().next().value as string)
   }
 
   private putDevice(d: DeviceDto): void {
@@ -409,7 +435,18 @@ export class MemoryBackend implements NodeBackend {
         retryAfterMs: mempoolRetryAfterMs,
       })
     this.mempool.set(hash, Uint8Array.from(bytes))
+    this.dropped.delete(hash)
     return { hash }
+  }
+
+  async getTxStatus(hash: string): Promise<TxStatusDto> {
+    this.count('getTxStatus')
+    const tx = this.txs.get(hash)
+    if (tx !== undefined) return { hash, status: 'committed', height: tx.height, index: tx.index, code: tx.code }
+    if (this.mempool.has(hash)) return { hash, status: 'pending' }
+    const dropped = this.dropped.get(hash)
+    if (dropped !== undefined) return { hash, status: 'dropped', reason: dropped.reason, droppedAtMs: dropped.droppedAtMs }
+    return { hash, status: 'unknown' }
   }
 
   async getTx(hash: string): Promise<TxDto | null> {
@@ -599,6 +636,8 @@ export class MemoryBackend implements NodeBackend {
       unsafeFlushMempool: async () => {
         this.count('admin.unsafeFlushMempool')
         const affected = this.mempool.size
+        const nowMs = Date.now()
+        for (const hash of this.mempool.keys()) this.recordDrop(hash, 'flushed', nowMs)
         this.mempool.clear()
         return { action: 'flushMempool', affected }
       },

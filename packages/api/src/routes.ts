@@ -171,6 +171,16 @@ export const routes: RouteDef[] = [
   }),
   route({
     method: 'GET',
+    url: '/v1/txs/:hash/status',
+    operationId: 'getTxStatus',
+    summary: "A transaction's status on this node: committed (height, index, code), pending, dropped (reason) or unknown",
+    tags: ['transactions'],
+    params: HashParam,
+    response: S.TxStatus,
+    handler: (b, { params }) => b.getTxStatus(params.hash),
+  }),
+  route({
+    method: 'GET',
     url: '/v1/accounts/:address',
     operationId: 'getAccount',
     summary: 'Balance, nonce and kind of an account',

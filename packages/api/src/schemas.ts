@@ -178,6 +178,45 @@ export const Tx = Type.Object(
   { title: 'Tx', additionalProperties: false },
 )
 
+export const TxStatusKind = Type.Union(
+  [Type.Literal('committed'), Type.Literal('pending'), Type.Literal('dropped'), Type.Literal('unknown')],
+  {
+    title: 'TxStatusKind',
+    description:
+      "committed: in a block with its result; pending: in this node's mempool (or in a decided block not yet executed); dropped: " +
+      "left this node's mempool without being committed; unknown: never seen here, or forgotten (the node keeps the latest 10,000 drops, in memory).",
+  },
+)
+export const TxDropReason = Type.Union(
+  [Type.Literal('replaced'), Type.Literal('evicted'), Type.Literal('stale'), Type.Literal('invalid_on_recheck'), Type.Literal('flushed')],
+  {
+    title: 'TxDropReason',
+    description:
+      'replaced: a transaction with the same sender and nonce paid a higher fee; evicted: the mempool was full and a higher-fee ' +
+      'transaction took its room; stale: its nonce was used by another committed transaction; invalid_on_recheck: it no longer ' +
+      'passes the checks against the latest state (e.g. the balance cannot pay it); flushed: an operator flushed the mempool.',
+  },
+)
+export const TxStatus = Type.Object(
+  {
+    hash: Hex32,
+    status: TxStatusKind,
+    height: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'committed: the block height.' })),
+    index: Type.Optional(Type.Integer({ minimum: 0, description: 'committed: the position in the block.' })),
+    code: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'committed: 0 when the transaction succeeded; otherwise the chain result code.' }),
+    ),
+    reason: Type.Optional(TxDropReason),
+    droppedAtMs: Type.Optional(Type.Integer({ minimum: 0, description: 'dropped: when, in ms since the Unix epoch.' })),
+  },
+  {
+    title: 'TxStatus',
+    additionalProperties: false,
+    description:
+      "What this node knows of a transaction. A drop is this node's view: a copy gossiped to other validators before may still commit, and then the status reads committed.",
+  },
+)
+
 export const SubmitTxBody = Type.Object(
   { tx: Type.String({ pattern: '^([0-9a-f]{2})+$', maxLength: txBytesMax * 2, description: 'Canonical transaction bytes as hex.' }) },
   { title: 'SubmitTxBody', additionalProperties: false },
@@ -485,6 +524,9 @@ export type BlockHeaderDto = Static<typeof BlockHeader>
 export type BlockDto = Static<typeof Block>
 export type InclusionProofDto = Static<typeof InclusionProof>
 export type TxDto = Static<typeof Tx>
+export type TxStatusKindDto = Static<typeof TxStatusKind>
+export type TxDropReasonDto = Static<typeof TxDropReason>
+export type TxStatusDto = Static<typeof TxStatus>
 export type AccountKindDto = Static<typeof AccountKind>
 export type AccountDto = Static<typeof Account>
 export type ValidatorDto = Static<typeof Validator>

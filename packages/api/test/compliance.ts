@@ -137,6 +137,26 @@ export function runBackendCompliance(name: string, setup: () => Promise<Complian
       assert.equal(await b.getTx('00'.repeat(32)), null)
     })
 
+    it('transaction status: committed with the height, index and code of getTx; unknown for a hash never seen', async () => {
+      const { height } = await b.status()
+      let checked = 0
+      for (let at = height; at >= 1 && checked < 5; at--) {
+        const block = await b.getBlock(at)
+        for (const hash of block?.txHashes ?? []) {
+          const status = await b.getTxStatus(hash)
+          assertShape(S.TxStatus, status, 'tx status')
+          const tx = await b.getTx(hash)
+          assert.ok(tx !== null)
+          assert.deepEqual(status, { hash, status: 'committed', height: tx.height, index: tx.index, code: tx.code })
+          checked++
+        }
+      }
+      assert.ok(checked > 0, 'the harness must commit at least one transaction')
+      const unknown = await b.getTxStatus('0f'.repeat(32))
+      assertShape(S.TxStatus, unknown, 'tx status')
+      assert.deepEqual(unknown, { hash: '0f'.repeat(32), status: 'unknown' })
+    })
+
     it('account transactions list every transaction touching the account', async () => {
       const { height } = await b.status()
       let tx = null

@@ -73,6 +73,36 @@ describe('GraphQL', () => {
     assert.equal(batchTooBig.json().errors[0].extensions.code, 'API_GRAPHQL_BATCH')
   })
 
+  it('answers txStatus for committed, pending and unknown transactions, and refuses a malformed hash', async () => {
+    const committed = t.population.txHashes[0] as string
+    const pending = (await t.backend.submitTx(Uint8Array.of(9, 8, 7, 6))).hash
+    const query = `query ($c: String!, $p: String!, $u: String!) {
+      c: txStatus(hash: $c) { hash status height index code reason droppedAtMs }
+      p: txStatus(hash: $p) { status reason }
+      u: txStatus(hash: $u) { status }
+    }`
+    const r = await gql({ query, variables: { c: committed, p: pending, u: 'cd'.repeat(32) } })
+    assert.equal(r.statusCode, 200, r.body)
+    const data = r.json().data
+    const tx = await t.backend.getTx(committed)
+    assert.deepEqual(data.c, {
+      hash: committed,
+      status: 'committed',
+      height: tx?.height,
+      index: tx?.index,
+      code: 0,
+      reason: null,
+      droppedAtMs: null,
+    })
+    assert.deepEqual(data.p, { status: 'pending', reason: null })
+    assert.deepEqual(data.u, { status: 'unknown' })
+    t.backend.dropTx(pending, 'invalid_on_recheck')
+    const dropped = (await gql({ query: `{ txStatus(hash: "${pending}") { status reason } }` })).json().data
+    assert.deepEqual(dropped.txStatus, { status: 'dropped', reason: 'invalid_on_recheck' })
+    const bad = (await gql({ query: '{ txStatus(hash: "zz") { status } }' })).json()
+    assert.equal(bad.errors[0].extensions.code, 'API_BAD_REQUEST')
+  })
+
   it('refuses bad arguments with a coded error, not a crash', async () => {
     const r = await gql({ query: '{ account(address: "nope") { balance } devices(first: 1000) { nextCursor } }' })
     const codes = r.json().errors.map((e: { extensions?: { code: string } }) => e.extensions?.code)

@@ -263,6 +263,59 @@ describe('REST', () => {
   })
 })
 
+describe('REST transaction status', () => {
+  it('answers committed, pending, dropped (with the reason) and unknown, and 400 for a malformed hash', async () => {
+    const backend = new MemoryBackend({ droppedTxsMax: 2 })
+    backend.commitBlock()
+    const server = await createApiServer({ backend }, { rateLimit: false })
+    try {
+      const status = async (hash: string) => {
+        const r = await server.app.inject({ method: 'GET', url: `/v1/txs/${hash}/status` })
+        assert.equal(r.statusCode, 200, r.body)
+        return r.json()
+      }
+      const hashOf = (bytes: Uint8Array) => toHex(sha256(bytes))
+      const [a, b, c, d] = [Uint8Array.of(1, 1), Uint8Array.of(2, 2), Uint8Array.of(3, 3), Uint8Array.of(4, 4)]
+      for (const tx of [a, b, c, d]) await backend.submitTx(tx)
+
+      assert.deepEqual(await status(hashOf(a)), { hash: hashOf(a), status: 'pending' })
+      assert.equal(backend.dropTx(hashOf(a), 'replaced', 1_700_000_000_123), true)
+      assert.deepEqual(await status(hashOf(a)), { hash: hashOf(a), status: 'dropped', reason: 'replaced', droppedAtMs: 1_700_000_000_123 })
+      // GET /v1/txs/:hash is unchanged: a dropped transaction is not found there.
+      assert.equal((await server.app.inject({ method: 'GET', url: `/v1/txs/${hashOf(a)}` })).statusCode, 404)
+
+      // Committed: with height, index and result code; a later commit of a dropped tx wins.
+      backend.commitBlock({ txs: [{ bytes: b }, { bytes: a, code: 7, reason: 'CHAIN_BAD_NONCE' }] })
+      assert.deepEqual(await status(hashOf(b)), { hash: hashOf(b), status: 'committed', height: 2, index: 0, code: 0 })
+      assert.deepEqual(await status(hashOf(a)), { hash: hashOf(a), status: 'committed', height: 2, index: 1, code: 7 })
+
+      // The record is bounded (2 here): the oldest drop is forgotten and reads unknown.
+      backend.dropTx(hashOf(c), 'evicted', 1)
+      await backend.admin.unsafeFlushMempool()
+      assert.equal((await status(hashOf(d))).reason, 'flushed')
+      assert.equal((await status(hashOf(c))).reason, 'evicted')
+      const e = Uint8Array.of(5, 5)
+      await backend.submitTx(e)
+      backend.dropTx(hashOf(e), 'stale', 2)
+      assert.deepEqual(await status(hashOf(c)), { hash: hashOf(c), status: 'unknown' })
+      // Re-admission clears the drop.
+      await backend.submitTx(e)
+      assert.deepEqual(await status(hashOf(e)), { hash: hashOf(e), status: 'pending' })
+      assert.deepEqual(await status('ab'.repeat(32)), { hash: 'ab'.repeat(32), status: 'unknown' })
+
+      for (const bad of ['zz', 'AB'.repeat(32), 'ab'.repeat(31), 'ab'.repeat(33), `${'ab'.repeat(32)}%00`]) {
+        const r = await server.app.inject({ method: 'GET', url: `/v1/txs/${bad}/status` })
+        assert.equal(r.statusCode, 400, `${bad}: ${r.body}`)
+        assert.equal(r.json().error.code, 'API_BAD_REQUEST')
+      }
+      const doc = (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+      assert.ok(doc.paths['/v1/txs/{hash}/status'].get, 'the route is in the OpenAPI document')
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
 describe('REST rate limits', () => {
   it('limits each client and answers 429 with retry-after', async () => {
     const t = await testServer({ rateLimit: { requestsMax: 5, windowMs: 60_000 } }, 2)

@@ -27,6 +27,7 @@ type StatusDto = Static<typeof Dto.Status>
 type BlockHeaderDto = Static<typeof Dto.BlockHeader>
 type BlockDto = Static<typeof Dto.Block>
 type TxDto = Static<typeof Dto.Tx>
+type TxStatusDto = Static<typeof Dto.TxStatus>
 type AccountDto = Static<typeof Dto.Account>
 type ValidatorDto = Static<typeof Dto.Validator>
 type DelegationDto = Static<typeof Dto.Delegation>
@@ -264,6 +265,21 @@ export class NodeApiBackend implements NodeBackend {
   async getTx(hash: string): Promise<TxDto | null> {
     const location = await this.node.blockStore.txLocation(fromHex(hash))
     return location === undefined ? null : this.txAt(location.height, location.index)
+  }
+
+  async getTxStatus(hash: string): Promise<TxStatusDto> {
+    const id = fromHex(hash)
+    const location = await this.node.blockStore.txLocation(id)
+    if (location !== undefined) {
+      // Stored but not executed yet (see txAt): decided, its result still to come.
+      const result = (await this.node.blockStore.results(location.height))?.txResults[location.index]
+      if (result !== undefined) return { hash, status: 'committed', height: location.height, index: location.index, code: result.code }
+      return { hash, status: 'pending' }
+    }
+    if (this.node.mempool.has(id)) return { hash, status: 'pending' }
+    const dropped = this.node.droppedTxs.get(hash)
+    if (dropped !== undefined) return { hash, status: 'dropped', reason: dropped.reason, droppedAtMs: dropped.droppedAtMs }
+    return { hash, status: 'unknown' }
   }
 
   async listAccountTxs(address: string, page: PageRequest) {

@@ -16,6 +16,7 @@ import { readNodeGenesis, type NodeGenesis } from './genesis.ts'
 import { readKeySeed } from './keys.ts'
 import { Mempool } from './mempool/mempool.ts'
 import { TxGossip } from './mempool/tx-gossip.ts'
+import { DroppedTxs } from './mempool/dropped-txs.ts'
 import { openChainStore, type NodeChainStore } from './chain-store.ts'
 import { BlockStore } from './storage/block-store.ts'
 import { signerStateFile } from './storage/signer-state-file.ts'
@@ -60,6 +61,8 @@ export interface TerraneNode {
   readonly app: ChainApp
   readonly driver: ConsensusDriver
   readonly mempool: Mempool
+  /** Transactions that left the mempool without commit (reason, time): what `GET /v1/txs/:hash/status` reports. */
+  readonly droppedTxs: DroppedTxs
   readonly blockStore: BlockStore
   readonly p2p: P2PNode
   readonly reactor: ConsensusReactor
@@ -149,6 +152,8 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       { processProposal: (req) => app.processProposal(req), verify: verifiedSignatures.verify },
     )
 
+    // Every tx the pool drops is remembered (bounded) so its submitter can learn why, instead of a 404.
+    const droppedTxs = new DroppedTxs()
     const mempool = new Mempool(
       {
         check: (tx) => {
@@ -167,7 +172,12 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
           }
         },
       },
-      { txsMax: config.mempool.txsMax, bytesMax: config.mempool.bytesMax, recheckTxsMax: config.mempool.recheckTxsMax },
+      {
+        txsMax: config.mempool.txsMax,
+        bytesMax: config.mempool.bytesMax,
+        recheckTxsMax: config.mempool.recheckTxsMax,
+        ...droppedTxs.mempoolHooks(() => clock.nowMs()),
+      },
     )
 
     const p2p = await createP2PNode({
@@ -209,6 +219,8 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
             if (lastBlockTimeMs > 0) metrics.blockIntervalSeconds.observe((block.header.timeMs - lastBlockTimeMs) / 1000)
             lastBlockTimeMs = block.header.timeMs
             metrics.mempoolTxs.set(mempool.size)
+            // A tx dropped here may still commit from another validator's pool: then it is committed, not dropped.
+            droppedTxs.forgetCommitted(block.txs)
             logger.info(
               { height: block.header.height, txs: block.txs.length, hash: toHex(commit.blockHash).slice(0, 16) },
               'Committed block',
@@ -252,6 +264,7 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       app,
       driver,
       mempool,
+      droppedTxs,
       blockStore,
       p2p,
       reactor,

@@ -14,6 +14,7 @@ import type {
   StateProofDto,
   StatusDto,
   TxDto,
+  TxStatusDto,
   ValidatorDto,
   LogLevelDto,
 } from '@terrane/api/schemas'
@@ -123,6 +124,12 @@ export class TerraneClient {
   blockByHash = (hash: string): Promise<BlockDto | null> => this.find(`/v1/blocks/by-hash/${hash}`)
   blocks = (page: PageInit = {}): Promise<PageDto<BlockHeaderDto>> => this.request('GET', `/v1/blocks${queryString({ ...page })}`)
   tx = (hash: string): Promise<TxDto | null> => this.find(`/v1/txs/${hash}`)
+  /**
+   * What the node knows of a transaction: `committed` (height, index, code), `pending`,
+   * `dropped` (with `reason`: replaced, evicted, stale, invalid_on_recheck, flushed; and
+   * `droppedAtMs`) or `unknown`. Never null; a malformed hash throws `API_BAD_REQUEST`.
+   */
+  txStatus = (hash: string): Promise<TxStatusDto> => this.request('GET', `/v1/txs/${hash}/status`)
   account = (address: string): Promise<AccountDto | null> => this.find(`/v1/accounts/${address}`)
   accountTxs = (address: string, page: PageInit = {}): Promise<PageDto<TxDto>> =>
     this.request('GET', `/v1/accounts/${address}/txs${queryString({ ...page })}`)

@@ -104,6 +104,22 @@ describe('SDK against the API server (MemoryBackend)', () => {
     assert.equal(verifyTxInclusion(tx!, other!.header).isValid, false)
   })
 
+  it('reads a transaction status: pending, dropped with the reason, committed with height and index, unknown', async () => {
+    const kept = await client.submitTx(Uint8Array.of(8, 8, 8, 1))
+    const lost = await client.submitTx(Uint8Array.of(8, 8, 8, 2))
+    assert.deepEqual(await client.txStatus(kept), { hash: kept, status: 'pending' })
+    backend.dropTx(lost, 'evicted', 1_700_000_000_000)
+    assert.deepEqual(await client.txStatus(lost), { hash: lost, status: 'dropped', reason: 'evicted', droppedAtMs: 1_700_000_000_000 })
+    assert.equal(await client.tx(lost), null, 'GET /v1/txs/:hash still answers 404 for it')
+    backend.commitBlock({ includeMempool: true })
+    assert.deepEqual(await client.txStatus(kept), { hash: kept, status: 'committed', height: backend.height, index: 0, code: 0 })
+    assert.deepEqual(await client.txStatus('0e'.repeat(32)), { hash: '0e'.repeat(32), status: 'unknown' })
+    await assert.rejects(
+      () => client.txStatus('not-a-hash'),
+      (e: unknown) => e instanceof SdkError && e.code === 'API_BAD_REQUEST' && e.status === 400,
+    )
+  })
+
   it('verifies state proofs against the header state root, and refuses tampering', async () => {
     const key = population.stateKeys[4]!
     const value = await client.verifiedState(key)

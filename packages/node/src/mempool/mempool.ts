@@ -39,8 +39,13 @@ export type AddResult =
   | { accepted: true; hash: Uint8Array; replaced?: Uint8Array; evicted: Uint8Array[] }
   | { accepted: false; reason: MempoolRejection; code?: number; log?: string }
 
-/** Why a pooled transaction left the pool without being committed. */
-export type RemovalReason = 'replaced' | 'evicted' | 'stale' | 'invalid_on_recheck'
+/**
+ * Why a pooled transaction left the pool without being committed: a same-nonce tx paid the
+ * fee bump (`replaced`), a higher-fee tx took its room in a full pool (`evicted`), its nonce
+ * was committed by another tx (`stale`), it failed the re-check after a block
+ * (`invalid_on_recheck`), or an operator flushed the pool (`flushed`).
+ */
+export type RemovalReason = 'replaced' | 'evicted' | 'stale' | 'invalid_on_recheck' | 'flushed'
 
 export interface MempoolInit {
   /** @default 50_000 */
@@ -72,6 +77,8 @@ export interface MempoolInit {
   recheckTxsMax?: number
   /** Told about every tx that leaves without being committed (so nothing is lost silently). */
   onRemoved?: (hash: Uint8Array, reason: RemovalReason) => void
+  /** Told about every tx admitted (local or a peer's), so a record of its earlier drop can be cleared. */
+  onAdded?: (hash: Uint8Array) => void
 }
 
 interface Entry {
@@ -136,6 +143,7 @@ export class Mempool {
    */
   private priorityFloor: bigint | undefined
   private readonly onRemoved: (hash: Uint8Array, reason: RemovalReason) => void
+  private readonly onAdded: (hash: Uint8Array) => void
 
   constructor(
     private readonly checker: TxChecker,
@@ -150,6 +158,7 @@ export class Mempool {
     this.bumpPercent = BigInt(init.replaceFeeBumpPercent ?? 10)
     this.recheckTxsMax = init.recheckTxsMax ?? 1_000
     this.onRemoved = init.onRemoved ?? (() => {})
+    this.onAdded = init.onAdded ?? (() => {})
   }
 
   get size(): number {
@@ -265,6 +274,7 @@ export class Mempool {
     this.bytes += tx.length
     this.queuedCount = undefined
     if (this.priorityFloor !== undefined && entry.priority < this.priorityFloor) this.priorityFloor = entry.priority
+    this.onAdded(hash)
     return existing === undefined
       ? { accepted: true, hash, evicted: evicted.map((e) => e.hash) }
       : { accepted: true, hash, replaced: existing.hash, evicted: evicted.map((e) => e.hash) }
@@ -379,7 +389,7 @@ export class Mempool {
   /** Drops every pooled tx (an operator's unsafe action); returns how many were dropped. */
   clear(): number {
     const count = this.byHash.size
-    for (const entry of [...this.byHash.values()]) this.remove(entry, 'evicted')
+    for (const entry of [...this.byHash.values()]) this.remove(entry, 'flushed')
     return count
   }
 

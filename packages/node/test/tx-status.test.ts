@@ -1,0 +1,78 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { buildTransfer } from '@terrane/chain'
+import { sha256, toHex } from '@terrane/codec'
+import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
+import { startNode, writeDevnet, loadNodeConfig, type TerraneNode } from '../src/index.ts'
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+test('GET /v1/txs/:hash/status: a tx replaced by a higher-fee same-nonce tx reads dropped/replaced; the replacement reads committed with its height', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'terrane-txstatus-'))
+  let node: TerraneNode | undefined
+  try {
+    const layout = await writeDevnet({ dir, validators: 1, genesisTimeMs: Date.now(), basePort: 0 })
+    const home = (layout.nodes[0] as { home: string }).home
+    const config = await loadNodeConfig(home, { p2p: { listen: '/ip4/127.0.0.1/tcp/0' }, api: { port: 0 } })
+    node = await startNode({ config, logger: pino({ level: 'silent' }) })
+    await waitFor(() => node!.blockStore.height >= 1, 20_000, 'a first block')
+    const status = async (hash: string) => {
+      const r = await fetch(`${node!.apiUrl}/v1/txs/${hash}/status`)
+      assert.equal(r.status, 200)
+      return (await r.json()) as {
+        hash: string
+        status: string
+        height?: number
+        index?: number
+        code?: number
+        reason?: string
+        droppedAtMs?: number
+      }
+    }
+
+    const faucet = layout.faucets[0]!
+    const to = accountIdOfPublicKey(seedSigner(new Uint8Array(32).fill(43)).publicKey)
+    const transfer = (feeMicro: bigint) =>
+      buildTransfer({ chainId: layout.chainId, signer: faucet, to, amountMicro: 1_000n, nonce: 0, feeMicro }, node!.app.txBodySchema)
+    const first = transfer(1_000n)
+    const bumped = transfer(2_000n) // the same nonce with more than the 10% fee bump (replaceFeeBumpPercent)
+    const beforeMs = Date.now()
+    // Both in one tick: no block can take `first` in between.
+    assert.equal(node.submitTx(first).accepted, true)
+    assert.equal(node.submitTx(bumped).accepted, true)
+    const [firstHash, bumpedHash] = [toHex(sha256(first)), toHex(sha256(bumped))]
+
+    const dropped = await status(firstHash)
+    assert.equal(dropped.status, 'dropped')
+    assert.equal(dropped.reason, 'replaced')
+    assert.ok(dropped.droppedAtMs !== undefined && dropped.droppedAtMs >= beforeMs && dropped.droppedAtMs <= Date.now())
+    assert.ok(['pending', 'committed'].includes((await status(bumpedHash)).status))
+
+    await waitFor(async () => (await status(bumpedHash)).status === 'committed', 20_000, 'the replacement to commit')
+    const committed = await status(bumpedHash)
+    const tx = (await (await fetch(`${node.apiUrl}/v1/txs/${bumpedHash}`)).json()) as { height: number; index: number; code: number }
+    assert.deepEqual(committed, { hash: bumpedHash, status: 'committed', height: tx.height, index: tx.index, code: 0 })
+    assert.equal(node.app.account(to).balanceMicro, 1_000n)
+    // The replaced tx stays dropped after the block, and GET /v1/txs/:hash keeps answering 404 for it.
+    assert.equal((await status(firstHash)).reason, 'replaced')
+    assert.equal((await fetch(`${node.apiUrl}/v1/txs/${firstHash}`)).status, 404)
+
+    assert.deepEqual(await status('ee'.repeat(32)), { hash: 'ee'.repeat(32), status: 'unknown' })
+    const bad = await fetch(`${node.apiUrl}/v1/txs/${'EE'.repeat(32)}/status`)
+    assert.equal(bad.status, 400)
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'API_BAD_REQUEST')
+  } finally {
+    await node?.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
