@@ -13,13 +13,19 @@ interface Stub {
   submitted: Uint8Array[]
   /** Result code the stub reports for committed transactions. */
   txCode: number
+  /** When set, every submitted transaction reads dropped with this reason (and is never committed). */
+  dropReason: string | null
+  /** false: answer the status route as an older node would (API_ROUTE_NOT_FOUND). */
+  hasStatusRoute: boolean
+  /** Status requests served. */
+  statusRequests: number
   close(): Promise<void>
 }
 
 /** A node API stub with the REST routes the CLI uses: status, accounts, txs. */
 async function stubNode(accounts: Record<string, { nonce: number; balance: string }>): Promise<Stub> {
   const submitted: Uint8Array[] = []
-  const stub = { submitted, txCode: 0 } as Stub
+  const stub = { submitted, txCode: 0, dropReason: null, hasStatusRoute: true, statusRequests: 0 } as Stub
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' })
@@ -50,8 +56,19 @@ async function stubNode(accounts: Record<string, { nonce: number; balance: strin
         submitted.push(bytes)
         return send(200, { hash: toHex(sha256(bytes)) })
       }
+      const status = /^\/v1\/txs\/([0-9a-f]{64})\/status$/.exec(url)
+      if (req.method === 'GET' && status !== null) {
+        if (!stub.hasStatusRoute) return send(404, { error: { code: 'API_ROUTE_NOT_FOUND', message: `no route ${url}` } })
+        stub.statusRequests++
+        const hash = status[1] as string
+        const index = submitted.findIndex((b) => toHex(sha256(b)) === hash)
+        if (index < 0) return send(200, { hash, status: 'unknown' })
+        if (stub.dropReason !== null) return send(200, { hash, status: 'dropped', reason: stub.dropReason, droppedAtMs: 1 })
+        return send(200, { hash, status: 'committed', height: 8, index, code: stub.txCode })
+      }
       const tx = /^\/v1\/txs\/([0-9a-f]{64})$/.exec(url)
       if (req.method === 'GET' && tx !== null) {
+        if (stub.dropReason !== null) return send(404, { error: { code: 'API_NOT_FOUND', message: 'no such tx' } })
         const index = submitted.findIndex((b) => toHex(sha256(b)) === tx[1])
         if (index < 0) return send(404, { error: { code: 'API_NOT_FOUND', message: 'no such tx' } })
         return send(200, {
@@ -89,6 +106,7 @@ test('tx send/delegate/redelegate sign with a keystore key, take chain id and no
     const result = JSON.parse(sent.stdout) as { hash: string; status: string; height: number }
     assert.equal(result.status, 'committed')
     assert.equal(result.height, 8)
+    assert.ok(stub.statusRequests > 0, '--wait asks the status route')
     const bytes = stub.submitted[0] as Uint8Array
     assert.equal(result.hash, toHex(sha256(bytes)))
     const decoded = decodeTx(bytes, coreTxBodySchema)
@@ -145,6 +163,30 @@ test('tx send/delegate/redelegate sign with a keystore key, take chain id and no
     const failed = await cli.run(['tx', 'send', to, '1', '--from', 'alice', '--node', stub.url])
     assert.equal(failed.code, exitCodes.error)
     assert.match(failed.stderr, /^error \[CLI_TX_FAILED\]: .*insufficient_funds \(code 5\)/)
+
+    // A dropped transaction fails at once with the node's reason, instead of waiting out --timeout (60 s here: a CLI
+    // ignoring the drop would end with CLI_TIMEOUT, which the match below refuses).
+    stub.txCode = 0
+    stub.dropReason = 'replaced'
+    const dropped = await cli.run(['tx', 'send', to, '1', '--from', 'alice', '--node', stub.url, '--timeout', '60000'])
+    assert.equal(dropped.code, exitCodes.error)
+    assert.match(
+      dropped.stderr,
+      /^error \[CLI_TX_REJECTED\]: transaction [0-9a-f]{64} was dropped from the mempool: replaced by a higher-fee transaction with the same nonce\n$/,
+    )
+    stub.dropReason = 'evicted'
+    const evicted = await cli.run(['tx', 'send', to, '1', '--from', 'alice', '--node', stub.url, '--json'])
+    assert.match(evicted.stderr, /was dropped from the mempool: evicted by a higher-fee transaction while the mempool was full/)
+    stub.dropReason = null
+
+    // A node without the status route (older than it) is polled on GET /v1/txs/:hash as before.
+    stub.hasStatusRoute = false
+    const requestsBefore = stub.statusRequests
+    const old = await cli.run(['tx', 'send', to, '1', '--from', 'alice', '--node', stub.url, '--json'])
+    assert.equal(old.code, 0, old.stderr)
+    assert.equal((JSON.parse(old.stdout) as { status: string; height: number }).height, 8)
+    assert.equal(stub.statusRequests, requestsBefore)
+    stub.hasStatusRoute = true
 
     // A wrong password never reaches the node.
     const before = stub.submitted.length

@@ -2,9 +2,9 @@ import type { Command } from 'commander'
 import { coreTxBodySchema, signTx, type Msg } from '@terrane/chain'
 import { toHex, sha256 } from '@terrane/codec'
 import { accountIdOfPublicKey, addressOfPublicKey } from '@terrane/crypto'
-import type { TerraneClient } from '@terrane/sdk'
+import type { TerraneClient, TxDropReasonDto } from '@terrane/sdk'
 import { printValue, resolveHome, type CliContext, type GlobalOptions } from '../../context.ts'
-import { CliError } from '../../errors.ts'
+import { CliError, errorCodeOf } from '../../errors.ts'
 import { addressArgument, clientOf, parseAmountMicro, parseNonNegativeInteger } from '../../client.ts'
 import { Keyring, scryptCostOf } from '../../keyring.ts'
 import { readPassword } from '../../password.ts'
@@ -21,6 +21,15 @@ interface TxOptions extends GlobalOptions {
 
 /** How often `--wait` asks whether the transaction committed. */
 const waitPollMs = 200
+
+/** What each reason the node gives for dropping a transaction means to its submitter. */
+const txDropReasonText: Record<TxDropReasonDto, string> = {
+  replaced: 'replaced by a higher-fee transaction with the same nonce',
+  evicted: 'evicted by a higher-fee transaction while the mempool was full',
+  stale: 'its nonce was used by another committed transaction',
+  invalid_on_recheck: 'it no longer passed the checks against the latest state (e.g. the balance cannot pay its fee)',
+  flushed: "the node's operator flushed the mempool",
+}
 
 /** Common options of every `tx` subcommand. */
 function txOptions(cmd: Command): Command {
@@ -62,17 +71,50 @@ async function sendTx(ctx: CliContext, opts: TxOptions, messages: Msg[]): Promis
   printValue(ctx, { hash, status: 'committed', height: tx.height, index: tx.index }, opts.json)
 }
 
+/**
+ * Polls the node's transaction status until the commit. Stops at once when the node says the
+ * transaction was dropped from its mempool (the reason in the message) instead of waiting out
+ * the timeout. A node without `GET /v1/txs/:hash/status` (older than the route) is polled on
+ * `GET /v1/txs/:hash` as before.
+ */
 async function waitForTx(
   client: TerraneClient,
   hash: string,
   timeoutMs: number,
 ): Promise<{ height: number; index: number; code: number; reason: string }> {
   const deadline = Date.now() + timeoutMs
+  let hasStatusRoute = true
+  let lastStatus = 'pending'
   for (;;) {
-    const tx = await client.tx(hash)
-    if (tx !== null) return tx
-    if (Date.now() > deadline)
-      throw new CliError('CLI_TIMEOUT', `transaction ${hash} was accepted but not committed within ${timeoutMs} ms`)
+    let status: Awaited<ReturnType<TerraneClient['txStatus']>> | undefined
+    if (hasStatusRoute) {
+      try {
+        status = await client.txStatus(hash)
+      } catch (err) {
+        if (errorCodeOf(err) !== 'API_ROUTE_NOT_FOUND') throw err
+        hasStatusRoute = false
+      }
+    }
+    if (status?.status === 'dropped') {
+      // A reason newer than this CLI is shown as the node named it.
+      const why =
+        status.reason === undefined
+          ? 'no reason given'
+          : ((txDropReasonText as Partial<Record<string, string>>)[status.reason] ?? status.reason)
+      throw new CliError('CLI_TX_REJECTED', `transaction ${hash} was dropped from the mempool: ${why}`)
+    }
+    if (status !== undefined) lastStatus = status.status
+    if (status === undefined || status.status === 'committed') {
+      // Committed (the result reason of a failure is on the tx), or a node without the status route.
+      if (status?.code === 0 && status.height !== undefined && status.index !== undefined)
+        return { height: status.height, index: status.index, code: 0, reason: '' }
+      const tx = await client.tx(hash)
+      if (tx !== null) return tx
+    }
+    if (Date.now() > deadline) {
+      const note = lastStatus === 'unknown' ? ' (the node no longer knows it: restarted, or its record of drops moved on)' : ''
+      throw new CliError('CLI_TIMEOUT', `transaction ${hash} was accepted but not committed within ${timeoutMs} ms${note}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, waitPollMs))
   }
 }
