@@ -19,6 +19,9 @@ export {
   type AddResult,
   type MempoolRejection,
   type RemovalReason,
+  DroppedTxs,
+  droppedTxsMax,
+  type DroppedTx,
 } from './mempool/index.ts'
 export { BlockStore, type TxLocation } from './storage/block-store.ts'
 export { WriteAheadLog, walRecordBytesMax } from './storage/wal.ts'

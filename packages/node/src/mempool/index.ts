@@ -8,3 +8,4 @@ export {
   type MempoolRejection,
   type RemovalReason,
 } from './mempool.ts'
+export { DroppedTxs, droppedTxsMax, type DroppedTx, type DroppedTxsInit } from './dropped-txs.ts'
