@@ -176,10 +176,13 @@ export interface LocationTest {
  * Tests an asserted location against the radio evidence of one epoch. Each observation is a reception
  * of a link with one end at the device and the other end at a known place (a witness of the device's
  * beacon, or a beaconer the device heard: path loss is reciprocal). The fit is a robust (Huber) maximum
- * likelihood of the log-distance model with shadowing, with receptions below the sensitivity never seen
- * (the truncated normal, so weak links do not bias the range short). The likelihood-ratio statistic of
- * the assertion against the best fit is chi-square with 2 degrees of freedom when the assertion is right
- * (Wilks); a spoofer, or a device that is not where it says, is far in the tail.
+ * likelihood of the log-distance model with shadowing. With the `audience` (listeners that could have
+ * heard the device and did not), it is the full likelihood of what was heard and what was not; without
+ * it, receptions below the sensitivity are never seen, and the likelihood is conditioned on hearing (the
+ * truncated normal, so weak links do not bias the range short, but a weak link then says nothing about
+ * range). The likelihood-ratio statistic of the assertion against the best fit is chi-square with 2
+ * degrees of freedom when the assertion is right (Wilks); a spoofer, or a device that is not where it
+ * says, is far in the tail.
  */
 export function locateDevice(
   model: PathLossModel,
