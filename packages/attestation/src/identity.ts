@@ -122,10 +122,17 @@ export function decodeDeviceId(deviceId: string): Uint8Array {
  */
 export function verifyDeviceSignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== p256SignatureBytes) return false
-  const entry = lookupKey(publicKey)
-  if (entry === undefined) return false
+  return verifyWithDeviceKeyObject(lookupKey(publicKey)?.keyObject, message, signature)
+}
+
+/**
+ * `verifyDeviceSignature` with the device's KeyObject already in hand (from `deviceKeyObject`), for
+ * callers that verify many reports of one device: the same rules, without the per-call key lookup.
+ */
+export function verifyWithDeviceKeyObject(key: KeyObject | undefined, message: Uint8Array, signature: Uint8Array): boolean {
+  if (key === undefined || signature.length !== p256SignatureBytes) return false
   try {
-    return verify('sha256', message, { key: entry.keyObject, dsaEncoding: 'ieee-p1363' }, signature)
+    return verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature)
   } catch {
     return false
   }

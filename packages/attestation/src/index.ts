@@ -3,6 +3,7 @@ export {
   deviceIdFromPublicKey,
   decodeDeviceId,
   verifyDeviceSignature,
+  verifyWithDeviceKeyObject,
   compressPublicKey,
   isValidDevicePublicKey,
   deviceKeyObject,

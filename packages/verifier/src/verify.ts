@@ -1,6 +1,6 @@
-import { hash, verify as verifyP256, type KeyObject } from 'node:crypto'
+import { hash, type KeyObject } from 'node:crypto'
 import { bytesEqual } from '@terrane/codec'
-import { deviceKeyObject, p256SignatureBytes } from '@terrane/attestation'
+import { deviceKeyObject, verifyWithDeviceKeyObject } from '@terrane/attestation'
 import {
   beaconPayload,
   reportSigningBytes,
@@ -109,17 +109,9 @@ function sha256Once(bytes: Uint8Array): Uint8Array {
 
 /**
  * `verifyDeviceSignature` (@terrane/attestation) with the device's KeyObject looked up once per epoch
- * instead of once per report: ECDSA P-256 / SHA-256, IEEE P1363 r || s, high-S accepted, never throws.
- * test/fast.test.ts checks that both agree.
+ * instead of once per report (the same rules: @terrane/attestation's `verifyWithDeviceKeyObject`).
  */
-export function verifyWithKeyObject(key: KeyObject | undefined, message: Uint8Array, signature: Uint8Array): boolean {
-  if (key === undefined || signature.length !== p256SignatureBytes) return false
-  try {
-    return verifyP256('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature)
-  } catch {
-    return false
-  }
-}
+export const verifyWithKeyObject = verifyWithDeviceKeyObject
 
 const utf8 = new TextEncoder()
 const selectionTag = utf8.encode('TERRANE-WITNESS-SELECT-V1')
