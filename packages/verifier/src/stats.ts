@@ -349,7 +349,8 @@ export function computeStatistics(
       )
     }
   }
-  // 1. Location: a robust likelihood-ratio test of the assertion against both ends of every link.
+  // 3. Location: a robust likelihood-ratio test of the assertion against both ends of every link and its
+  // audience (after reciprocity: it leaves out the deaf and selective listeners found there).
   // The audience: listeners (devices that reported hearing something, deaf and selective ones left out) that
   // had the chance to hear a device's beacon, or to be heard by it, and share no link with it either way. A
   // device asserted where nobody hears it, and heard where nobody should, fails on the first; its heard links
