@@ -15,14 +15,7 @@ import { deviceKeyFromSeed } from '@terrane/reports/testing'
 import { committedModuleStore as coverageStore, epochState } from '@terrane/coverage'
 import { startNode, writeDevnet, loadNodeConfig, type TerraneNode } from '../src/index.ts'
 import type { DepinService } from '../src/depin/service.ts'
-
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+import { waitFor } from './helpers.ts'
 
 /** The block and result of `tx` once a committed block carries it (onBlock runs once the block's results are stored). */
 function committedTx(node: TerraneNode, tx: Uint8Array, timeoutMs: number): Promise<{ height: number; index: number; result: TxResult }> {
@@ -58,7 +51,7 @@ test('a devnet validator onboards simulated devices, settles a coverage epoch on
     const devices = devicesStore(depin.chainStore)
 
     // Every device onboarded with a verified attestation.
-    await waitFor(() => sim.isReady, 60_000, 'the simulated devices to onboard and connect')
+    await waitFor(() => sim.isReady, 60_000, 'the simulated devices to onboard and connect', 50)
     assert.equal(sim.status.onboarded, 12)
     for (const id of sim.deviceIds) {
       const status = deviceStatus(devices, id)
@@ -122,7 +115,7 @@ test('a devnet validator onboards simulated devices, settles a coverage epoch on
       depin.records
         .all()
         .find((r) => r.payouts.some((p) => p.paidMicro > 0n) && epochState(coverageStore(depin.chainStore), r.epoch)?.status === 'paid')
-    await waitFor(() => paidEpoch() !== undefined, 90_000, 'a coverage epoch to be paid')
+    await waitFor(() => paidEpoch() !== undefined, 90_000, 'a coverage epoch to be paid', 50)
     const record = paidEpoch()!
     assert.ok(
       record.verdicts.some((v) => v.kind === 'beacon' && v.status !== 'rejected'),

@@ -11,17 +11,10 @@ import { toHex } from '@terrane/codec'
 import { blockHash } from '@terrane/consensus'
 import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
 import { loadNodeConfig, startNode, writeDevnet, type TerraneNode } from '../src/index.ts'
+import { waitFor } from './helpers.ts'
 
 /** Ports 31500-31539: below Linux's ephemeral range (32768-60999), so no OS-assigned port can take them; no other test uses them. */
 const basePort = 31_500
-
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 test('four validators agree on every block, carry transfers submitted to any of them, and go on without one', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'terrane-network-'))
@@ -33,7 +26,7 @@ test('four validators agree on every block, carry transfers submitted to any of 
       nodes.push(await startNode({ config, logger: pino({ level: 'silent' }) }))
     }
     const minHeight = () => Math.min(...nodes.map((n) => n.blockStore.height))
-    await waitFor(() => minHeight() >= 3, 120_000, 'three blocks on every node')
+    await waitFor(() => minHeight() >= 3, 120_000, 'three blocks on every node', 25)
 
     // One transfer per faucet, each submitted to a different node: gossip brings them to every proposer.
     const to = accountIdOfPublicKey(seedSigner(new Uint8Array(32).fill(7)).publicKey)
@@ -42,13 +35,13 @@ test('four validators agree on every block, carry transfers submitted to any of 
       const tx = buildTransfer({ chainId: layout.chainId, signer: faucet, to, amountMicro: 1_000n, nonce: 0 }, node.app.txBodySchema)
       assert.equal(node.submitTx(tx).accepted, true)
     })
-    await waitFor(() => nodes.every((n) => n.app.account(to).balanceMicro === 8_000n), 120_000, 'the transfers on every node')
+    await waitFor(() => nodes.every((n) => n.app.account(to).balanceMicro === 8_000n), 120_000, 'the transfers on every node', 25)
 
     // One validator stops: three of four hold more than 2/3 of the power and go on.
     const stopped = nodes.pop() as TerraneNode
     await stopped.stop()
     const heightAtStop = minHeight()
-    await waitFor(() => minHeight() >= heightAtStop + 3, 120_000, 'three more blocks without the fourth validator')
+    await waitFor(() => minHeight() >= heightAtStop + 3, 120_000, 'three more blocks without the fourth validator', 25)
 
     // The CometBFT e2e invariant: the same block at every height on every running node.
     for (let h = 1; h <= minHeight(); h++) {

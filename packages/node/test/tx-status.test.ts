@@ -1,29 +1,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { pino } from 'pino'
 import { buildTransfer } from '@terrane/chain'
 import { sha256, toHex } from '@terrane/codec'
 import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
-import { startNode, writeDevnet, loadNodeConfig, type TerraneNode } from '../src/index.ts'
-
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { startNode, type TerraneNode } from '../src/index.ts'
+import { oneValidatorDevnet, waitFor } from './helpers.ts'
 
 test('GET /v1/txs/:hash/status: a tx replaced by a higher-fee same-nonce tx reads dropped/replaced; the replacement reads committed with its height', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'terrane-txstatus-'))
+  const { dir, layout, config } = await oneValidatorDevnet('terrane-txstatus-')
   let node: TerraneNode | undefined
   try {
-    const layout = await writeDevnet({ dir, validators: 1, genesisTimeMs: Date.now(), basePort: 0 })
-    const home = (layout.nodes[0] as { home: string }).home
-    const config = await loadNodeConfig(home, { p2p: { listen: '/ip4/127.0.0.1/tcp/0' }, api: { port: 0 } })
     node = await startNode({ config, logger: pino({ level: 'silent' }) })
     await waitFor(() => node!.blockStore.height >= 1, 20_000, 'a first block')
     const status = async (hash: string) => {
