@@ -82,6 +82,7 @@ export function runEpoch(inputs: EpochInputs): EpochResult {
   const v: VerificationResult = verifyReports(inputs)
   const statsContext: StatisticsContext = { epoch }
   if (inputs.history.links !== undefined) statsContext.links = inputs.history.links
+  if (inputs.history.linkWindows !== undefined) statsContext.linkWindows = inputs.history.linkWindows
   const stats = computeStatistics(params, devices, history, v, statsContext)
 
   const epochStartMs = Math.min(...inputs.slots.map((s) => s.startMs))
@@ -213,7 +214,7 @@ export function runEpoch(inputs: EpochInputs): EpochResult {
     explanations,
     digest,
     leaves: { acceptedReports: acceptedLeaves, verdicts: verdictLeaves, payouts: payoutLeaves },
-    nextHistory: { epoch, devices: next, links: stats.nextLinks },
+    nextHistory: { epoch, devices: next, links: stats.nextLinks, linkWindows: stats.nextLinkWindows },
   }
 }
 

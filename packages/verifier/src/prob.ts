@@ -83,3 +83,33 @@ export function poissonBinomialUpper(qs: readonly number[], m: number): number {
   }
   return Math.min(1, dist[m] as number)
 }
+
+/**
+ * ln erfc(x) for x >= 0 with relative precision (Chebyshev fit, fractional error < 1.2e-7 everywhere,
+ * Numerical Recipes' erfcc): the tails near a receiver's sensitivity reach 1e-20 and below, where an
+ * absolute-error erf (model.ts's normalCdf) has no significant digits left.
+ */
+function lnErfcPositive(x: number): number {
+  const t = 1 / (1 + 0.5 * x)
+  const poly =
+    -1.26551223 +
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  return Math.log(t) - x * x + poly
+}
+
+/** ln P(Z > z) for a standard normal Z, precise in both tails. */
+export function logNormalUpper(z: number): number {
+  const x = z / Math.SQRT2
+  return x >= 0 ? Math.log(0.5) + lnErfcPositive(x) : Math.log1p(-0.5 * Math.exp(lnErfcPositive(-x)))
+}
+
+/** ln P(Z <= z) for a standard normal Z, precise in both tails. */
+export function logNormalLower(z: number): number {
+  return logNormalUpper(-z)
+}

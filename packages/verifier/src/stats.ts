@@ -15,6 +15,7 @@ import { AudienceIndex, type Listener } from './audience.ts'
 import { chiSquareLower, chiSquareUpper, poissonBinomialUpper, regularizedGammaP } from './prob.ts'
 import { normalCdf } from './model.ts'
 import { linkInnovation, stabilityFindings, stabilityTallies, type StabilityTerm } from './stability.ts'
+import { advanceLinkWindows, linkConsistencyFindings, linkConsistencyTerms, type LinkWindow } from './consistency.ts'
 
 export interface Flag {
   kind: FlagKind
@@ -31,6 +32,8 @@ export interface StatisticsResult {
   evidence: Map<string, EpochEvidence>
   /** Link evidence to carry into the next epoch (carried links merged with this epoch's, then decayed). */
   nextLinks: Map<string, Map<string, CarriedLink>>
+  /** Per-pair reception windows to carry into the next epoch (the link consistency test's evidence). */
+  nextLinkWindows: Map<string, LinkWindow>
 }
 
 /** What the statistics read from the carried history besides per-device records. */
@@ -38,6 +41,8 @@ export interface StatisticsContext {
   epoch: number
   /** Carried link evidence (history.links). */
   links?: ReadonlyMap<string, ReadonlyMap<string, CarriedLink>>
+  /** Carried per-pair reception windows (history.linkWindows). */
+  linkWindows?: ReadonlyMap<string, LinkWindow>
 }
 
 /** Carried links lighter than this (in receptions, after decay) are dropped. */
@@ -85,6 +90,8 @@ interface Link {
   gainDb: number
   count: number
   frequencyHz: number
+  /** Every reception's path gain, dB, in report order. */
+  gainsDb: number[]
 }
 
 /**
@@ -119,8 +126,10 @@ export function computeStatistics(
   const listeners = new Set<string>()
   /** Beaconers whose beacon carried local entropy: a claim to have heard it cannot be made from public data. */
   const proven = new Set<string>()
+  const beaconCount = new Map<string, number>()
   for (const b of v.beacons) {
     eirpOf.set(b.deviceId, b.body.txPowerDbm + b.body.antennaGainDbi)
+    beaconCount.set(b.deviceId, (beaconCount.get(b.deviceId) ?? 0) + 1)
     if (b.body.localEntropy !== undefined) proven.add(b.deviceId)
     let out = links.get(b.deviceId)
     if (out === undefined) links.set(b.deviceId, (out = new Map()))
@@ -130,8 +139,9 @@ export function computeStatistics(
       listeners.add(h.deviceId)
       const gainDb = h.rssiDbm - b.body.txPowerDbm - b.body.antennaGainDbi - rx.antennaGainDbi
       const l = out.get(h.deviceId)
-      if (l === undefined) out.set(h.deviceId, { rssiDbm: h.rssiDbm, gainDb, count: 1, frequencyHz: b.body.frequencyHz })
+      if (l === undefined) out.set(h.deviceId, { rssiDbm: h.rssiDbm, gainDb, count: 1, frequencyHz: b.body.frequencyHz, gainsDb: [gainDb] })
       else {
+        l.gainsDb.push(gainDb)
         l.rssiDbm = (l.rssiDbm * l.count + h.rssiDbm) / (l.count + 1)
         l.gainDb = (l.gainDb * l.count + gainDb) / (l.count + 1)
         l.count++
@@ -170,7 +180,7 @@ export function computeStatistics(
       const isCurrent = c !== undefined && c.txLocation === txLocation && c.rxLocation === rxLocation
       const weight = l.count + (isCurrent ? c.weight : 0)
       const gainDb = (l.gainDb * l.count + (isCurrent ? c.gainSumDb : 0)) / weight
-      merged.set(rx, { rssiDbm: l.rssiDbm - l.gainDb + gainDb, gainDb, count: weight, frequencyHz: l.frequencyHz })
+      merged.set(rx, { rssiDbm: l.rssiDbm - l.gainDb + gainDb, gainDb, count: weight, frequencyHz: l.frequencyHz, gainsDb: l.gainsDb })
       const z = linkInnovation(model.fastFadingDb, l.gainDb, l.count, isCurrent ? c : undefined)
       if (z !== undefined) stabilityTerms.push({ tx, rx, z })
       const hasRaw = isCurrent && c.rawWeight !== undefined && c.rawGainSumDb !== undefined
@@ -195,7 +205,7 @@ export function computeStatistics(
       let merged = evidenceLinks.get(tx)
       if (merged === undefined) evidenceLinks.set(tx, (merged = new Map()))
       const gainDb = c.gainSumDb / c.weight
-      merged.set(rx, { rssiDbm: c.budgetDbm + gainDb, gainDb, count: c.weight, frequencyHz: c.frequencyHz })
+      merged.set(rx, { rssiDbm: c.budgetDbm + gainDb, gainDb, count: c.weight, frequencyHz: c.frequencyHz, gainsDb: [] })
       if (decay > 0) carry(tx, rx, { ...c, gainSumDb: c.gainSumDb * decay, weight: c.weight * decay })
     }
   }
@@ -755,7 +765,41 @@ export function computeStatistics(
       )
   }
 
-  // 7. RSSI plausibility per witness device and per pair (probit scores of the truncated model). Last, so
+  // 7. Link consistency (src/consistency.ts): each reception against what the pair's other receptions and
+  // misses over the window say about the link's static shadowing, truncation at the sensitivity included.
+  // After the tests above: their flagged devices, and deaf or selective listeners, are no anchors.
+  const nextLinkWindows = advanceLinkWindows(context.linkWindows, {
+    epoch: context.epoch,
+    windowEpochs: params.evidenceEpochs,
+    sensitivityDbm: model.sensitivityDbm,
+    receptions: new Map([...links].map(([tx, out]) => [tx, new Map([...out].map(([rx, l]) => [rx, l.gainsDb]))])),
+    beaconsOf: (id) => {
+      const count = beaconCount.get(id)
+      return count === undefined ? undefined : { count, eirpDbm: eirpOf.get(id) as number }
+    },
+    isListening: (id) => listeners.has(id),
+    rxGainDbi: (id) => devices.get(id)?.antennaGainDbi,
+    location: (id) => devices.get(id)?.location,
+    meanGainDb: (a, b) => {
+      const from = locationOf(a)
+      const to = locationOf(b)
+      const frequencyHz = links.get(a)?.get(b)?.frequencyHz ?? links.get(b)?.get(a)?.frequencyHz
+      return from === undefined || to === undefined || frequencyHz === undefined
+        ? undefined
+        : -pathLossDb(model, distanceMeters(from, to), frequencyHz)
+    },
+  })
+  const untrusted = new Set([...flags.keys(), ...selective])
+  const consistencyTerms = linkConsistencyTerms(model, nextLinkWindows.values())
+  for (const [id, f] of linkConsistencyFindings(consistencyTerms, untrusted, pMax))
+    addFlag(
+      flags,
+      id,
+      'rssi_inconsistent',
+      `over the window its ${f.terms} receptions disagree with what their links' other receptions and misses predict (chi2 ${f.chiSquare.toFixed(0)} on ${f.terms}, p=${f.pValue.toExponential(1)})`,
+    )
+
+  // 8. RSSI plausibility per witness device and per pair (probit scores of the truncated model). Last, so
   // that beacons of devices flagged by the tests above are left out: a device asserted away from its
   // hardware (a spoofer, a Sybil or ring member) is heard louder than its assertion allows, which says
   // nothing about the honest listener.
@@ -819,7 +863,7 @@ export function computeStatistics(
       addFlag(flags, p.witness, 'pair_rssi_implausible', `RSSI from ${p.beaconer} scores ${mean.toFixed(1)} over ${p.count} beacons`)
   }
 
-  return { flags, locationTrust, rssiScores, evidence, nextLinks }
+  return { flags, locationTrust, rssiScores, evidence, nextLinks, nextLinkWindows }
 }
 
 /** One epoch's tallies of a device with no evidence yet. */

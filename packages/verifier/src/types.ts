@@ -1,6 +1,7 @@
 import { t, type Infer } from '@terrane/codec'
 import type { SignedDeviceReport } from '@terrane/reports'
 import type { ChallengeSlot } from './challenges.ts'
+import type { LinkWindow } from './consistency.ts'
 import type { CoverageParams } from './params.ts'
 
 /** Why a beacon was refused (the vocabulary of dashboards and appeals). */
@@ -64,6 +65,7 @@ export const flagKinds = [
   'witness_ring',
   'rssi_unstable',
   'owner_links_inconsistent',
+  'rssi_inconsistent',
 ] as const
 export type FlagKind = (typeof flagKinds)[number]
 
@@ -182,10 +184,12 @@ export interface CoverageHistory {
   devices: Map<string, DeviceHistory>
   /** Carried radio evidence: transmitter -> receiver -> link. Absent in histories from before it existed. */
   links?: Map<string, Map<string, CarriedLink>>
+  /** Per-pair reception windows (link consistency test). Absent in histories from before it existed. */
+  linkWindows?: Map<string, LinkWindow>
 }
 
 export function emptyHistory(): CoverageHistory {
-  return { epoch: -1, devices: new Map(), links: new Map() }
+  return { epoch: -1, devices: new Map(), links: new Map(), linkWindows: new Map() }
 }
 
 export interface Denylist {
