@@ -9,6 +9,7 @@ import { scoreEpoch } from '../src/score.ts'
 import { coverageParams } from '../src/params.ts'
 import { SeededRng } from '../src/rng.ts'
 import { buildWorld, simulateEpoch, warmHistory } from '../src/sim/index.ts'
+import { linkConsistencyTerms, type LinkWindow, type LinkWindowEpoch } from '../src/consistency.ts'
 
 // The machine is shared: the 1-minute load average goes next to every figure.
 const load = (): string => (loadavg()[0] ?? 0).toFixed(1)
@@ -86,7 +87,38 @@ const loadAfterRounds = load()
 const wallLimit = p256VerifyLimitPerSecond({ durationMsMin: 2000 })
 const wallVerified = measure(pipeline, { durationMsMin: 3000, warmupMs: 200 })
 
-// 2. One epoch of 1,000,000 devices scored (density, units, allocation, escrow) from synthetic beacons.
+// 2. The link consistency test (src/consistency.ts): receptions scored per CPU second over full windows
+// (6 epochs, one beacon per device per epoch) of 20,000 pairs whose mean gains lie from 10 dB below the
+// floor to 20 dB above it, static shadowing and fading from the model: the mix of a city's links.
+const consistencyWindows = ((): LinkWindow[] => {
+  const model = coverageParams().pathLoss
+  const rng = new SeededRng('bench-consistency')
+  const floorDb = model.sensitivityDbm - 33
+  const staticSigma = Math.sqrt(model.shadowingDb ** 2 - model.fastFadingDb ** 2)
+  const windows: LinkWindow[] = []
+  for (let i = 0; i < 20_000; i++) {
+    const meanGainDb = floorDb - 10 + 30 * rng.next()
+    const staticDb = staticSigma * rng.normal()
+    const direction = (): { attempts: number; floorDb: number; gainsDb: number[] } => {
+      const g = meanGainDb + staticDb + model.fastFadingDb * rng.normal()
+      return { attempts: 1, floorDb, gainsDb: g >= floorDb ? [Math.round(g * 100) / 100] : [] }
+    }
+    const epochs: LinkWindowEpoch[] = Array.from({ length: 6 }, (_, e) => ({ epoch: e + 1, ab: direction(), ba: direction() }))
+    if (epochs.some((e) => (e.ab?.gainsDb.length ?? 0) + (e.ba?.gainsDb.length ?? 0) > 0))
+      windows.push({ a: `a${i}`, b: `b${i}`, aLocation: 'x', bLocation: 'y', meanGainDb, epochs })
+  }
+  return windows
+})()
+const consistencyReceptions = consistencyWindows.reduce(
+  (n, w) => n + w.epochs.reduce((k, e) => k + (e.ab?.gainsDb.length ?? 0) + (e.ba?.gainsDb.length ?? 0), 0),
+  0,
+)
+const consistencyRate = cpuRate(() => {
+  linkConsistencyTerms(coverageParams().pathLoss, consistencyWindows)
+  return consistencyReceptions
+}, 3_000)
+
+// 3. One epoch of 1,000,000 devices scored (density, units, allocation, escrow) from synthetic beacons.
 // TERRANE_BENCH_QUICK=1 skips it (it takes minutes; on a loaded machine, many).
 const isQuick = process.env.TERRANE_BENCH_QUICK === '1'
 const scoring = isQuick ? undefined : scoreMillion()
@@ -183,6 +215,14 @@ report('verifier', [
     unit: 'reports/s',
     ratio: wallVerified.opsPerSecond / wallLimit,
     ratioTo: 'p256 verify limit, wall clock',
+  },
+  {
+    name: 'link consistency: receptions scored per CPU second (6-epoch windows, truncated-posterior PIT)',
+    value: consistencyRate,
+    unit: 'receptions/s',
+    ratio: consistencyRate / median(rounds.map((r) => r.limit)),
+    ratioTo: 'p256 verify limit per CPU second (the cost of checking the reception report itself)',
+    note: `${consistencyWindows.length} pair windows, ${consistencyReceptions} receptions; load average ${load()}`,
   },
   ...(scoring === undefined
     ? []

@@ -1,6 +1,6 @@
 import type { PathLossModel } from './params.ts'
 import { normalQuantile } from './model.ts'
-import { chiSquareUpper, logNormalUpper } from './prob.ts'
+import { chiSquareUpper, logNormalUpper, normalUpper } from './prob.ts'
 
 /**
  * Link consistency: every reception of a link, in both directions and every epoch, against what the
@@ -24,7 +24,7 @@ import { chiSquareUpper, logNormalUpper } from './prob.ts'
  * be miscalibrated), which is where the forgers they miss live: in sparse places every link of a device is
  * weak. Here the truncation is part of the likelihood, so those receptions count at their true weight.
  *
- * The posterior is computed on a grid of S (a quarter of the fading's standard deviation apart, over six
+ * The posterior is computed on a grid of S (a quarter of the fading's standard deviation apart, 0.5 dB, over six
  * shadowing standard deviations each way), with the model's prior N(0, shadowing^2 - fading^2).
  */
 
@@ -130,16 +130,17 @@ export interface ConsistencyTerm {
 interface Observation {
   epoch: number
   gainDb: number
-  /** Log-likelihood of the reception's value over the grid, and log P(heard) over the grid. */
+  /** Log-likelihood of the reception's value over the grid, and log P(heard) and P(heard) over the grid. */
   value: Float64Array
   heard: Float64Array
+  heardMass: Float64Array
   floorIndex: number
 }
 
 /** The grid of static shadowing values, dB, and the log prior over it. */
 function shadowGrid(model: PathLossModel): { s: Float64Array; logPrior: Float64Array } {
   const sigma = Math.sqrt(model.shadowingDb ** 2 - model.fastFadingDb ** 2)
-  const step = model.fastFadingDb / 8
+  const step = model.fastFadingDb / 4
   const half = Math.ceil((6 * sigma) / step)
   const s = new Float64Array(2 * half + 1)
   const logPrior = new Float64Array(s.length)
@@ -170,6 +171,7 @@ export function linkConsistencyTerms(model: PathLossModel, windows: Iterable<Lin
     // Per distinct floor: log P(heard) and log P(missed) over the grid (floors rarely differ within a pair).
     const floors: number[] = []
     const floorHeard: Float64Array[] = []
+    const floorHeardMass: Float64Array[] = []
     const floorMissed: Float64Array[] = []
     const floorIndexOf = (floorDb: number): number => {
       let i = floors.indexOf(floorDb)
@@ -183,6 +185,7 @@ export function linkConsistencyTerms(model: PathLossModel, windows: Iterable<Lin
           missed[j] = logNormalUpper((m + (s[j] as number) - floorDb) / f)
         }
         floorHeard.push(heard)
+        floorHeardMass.push(heard.map(Math.exp))
         floorMissed.push(missed)
       }
       return i
@@ -208,7 +211,7 @@ export function linkConsistencyTerms(model: PathLossModel, windows: Iterable<Lin
             value[j] = -0.5 * x * x
             base[j] = (base[j] as number) - 0.5 * x * x
           }
-          byReceiver[side].push({ epoch: e.epoch, gainDb: g, value, heard, floorIndex: fi })
+          byReceiver[side].push({ epoch: e.epoch, gainDb: g, value, heard, heardMass: floorHeardMass[fi] as Float64Array, floorIndex: fi })
         }
       }
     for (const side of [0, 1] as const) {
@@ -254,8 +257,8 @@ function predictiveScore(s: Float64Array, lw: Float64Array, o: Observation, m: n
     if (l < -negligibleLogWeight) continue
     const wj = Math.exp(l)
     const sj = s[j] as number
-    const heardMass = Math.exp(o.heard[j] as number)
-    const aboveMass = Math.exp(logNormalUpper((g - m - sj) / f))
+    const heardMass = o.heardMass[j] as number
+    const aboveMass = normalUpper((g - m - sj) / f)
     above += wj * aboveMass
     below += wj * Math.max(0, heardMass - aboveMass)
   }

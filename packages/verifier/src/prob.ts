@@ -91,25 +91,27 @@ export function poissonBinomialUpper(qs: readonly number[], m: number): number {
  */
 function lnErfcPositive(x: number): number {
   const t = 1 / (1 + 0.5 * x)
-  const poly =
-    -1.26551223 +
-    t *
-      (1.00002368 +
-        t *
-          (0.37409196 +
-            t *
-              (0.09678418 +
-                t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-  return Math.log(t) - x * x + poly
+  return Math.log(t) - x * x + erfcExponent(t)
+}
+
+/** The fit's exponent: erfc(x) = t exp(-x^2 + erfcExponent(t)), t = 1 / (1 + x / 2). */
+function erfcExponent(t: number): number {
+  const c = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277]
+  let y = 0
+  for (let i = c.length - 1; i >= 0; i--) y = y * t + (c[i] as number)
+  return y
+}
+
+/** P(Z > z) for a standard normal Z, with relative precision in the upper tail (one exp). */
+export function normalUpper(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2
+  const t = 1 / (1 + 0.5 * x)
+  const tail = 0.5 * t * Math.exp(-x * x + erfcExponent(t))
+  return z >= 0 ? tail : 1 - tail
 }
 
 /** ln P(Z > z) for a standard normal Z, precise in both tails. */
 export function logNormalUpper(z: number): number {
   const x = z / Math.SQRT2
   return x >= 0 ? Math.log(0.5) + lnErfcPositive(x) : Math.log1p(-0.5 * Math.exp(lnErfcPositive(-x)))
-}
-
-/** ln P(Z <= z) for a standard normal Z, precise in both tails. */
-export function logNormalLower(z: number): number {
-  return logNormalUpper(-z)
 }
