@@ -15,6 +15,13 @@ export function createNodeMetrics(registry = new Registry()) {
     }),
     txsTotal: new Counter({ name: 'terrane_node_txs_committed_total', help: 'Transactions committed in blocks', registers: [registry] }),
     mempoolTxs: new Gauge({ name: 'terrane_node_mempool_txs', help: 'Transactions waiting in the mempool', registers: [registry] }),
+    /** One per drop `GET /v1/txs/:hash/status` reports, with the same reason (src/mempool/dropped-txs.ts). */
+    mempoolDroppedTotal: new Counter({
+      name: 'terrane_node_mempool_dropped_total',
+      help: 'Transactions that left the mempool without being committed, by reason (replaced, evicted, stale, invalid_on_recheck, flushed)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     peers: new Gauge({ name: 'terrane_node_peers', help: 'Connected peers', registers: [registry] }),
     consensusRejectedTotal: new Counter({
       name: 'terrane_node_consensus_rejected_total',

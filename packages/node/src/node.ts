@@ -152,8 +152,9 @@ export async function startNode(init: TerraneNodeInit): Promise<TerraneNode> {
       { processProposal: (req) => app.processProposal(req), verify: verifiedSignatures.verify },
     )
 
-    // Every tx the pool drops is remembered (bounded) so its submitter can learn why, instead of a 404.
-    const droppedTxs = new DroppedTxs()
+    // Every tx the pool drops is remembered (bounded) so its submitter can learn why, instead of a 404,
+    // and counted by the same reason for dashboards.
+    const droppedTxs = new DroppedTxs({ onRecorded: (reason) => metrics.mempoolDroppedTotal.inc({ reason }) })
     const mempool = new Mempool(
       {
         check: (tx) => {

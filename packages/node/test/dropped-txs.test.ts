@@ -65,3 +65,23 @@ test('a mempool wired to the record: replaced and evicted txs are recorded, re-a
   pool.clear()
   assert.equal(dropped.get(hashOf(b))?.reason, 'flushed')
 })
+
+test('onRecorded is called once per drop with the recorded reason, also past the bound, never on re-admission or commit', () => {
+  const counts = new Map<string, number>()
+  const dropped = new DroppedTxs({ entriesMax: 1, onRecorded: (reason) => counts.set(reason, (counts.get(reason) ?? 0) + 1) })
+  const pool = new Mempool(checker, { txsMax: 2, ...dropped.mempoolHooks(() => 0) })
+  const a = Uint8Array.of(1, 0, 10, 0)
+  const aBumped = Uint8Array.of(1, 0, 11, 1)
+  assert.equal(pool.add(a).accepted, true)
+  assert.equal(pool.add(aBumped).accepted, true) // a replaced
+  assert.equal(pool.add(Uint8Array.of(2, 0, 5, 0)).accepted, true)
+  assert.equal(pool.add(Uint8Array.of(3, 0, 50, 0)).accepted, true) // evicts sender 2; the bound forgets a's entry
+  assert.equal(dropped.size, 1)
+  assert.deepEqual(Object.fromEntries(counts), { replaced: 1, evicted: 1 })
+  pool.update([aBumped]) // a commit: no drop
+  dropped.forgetCommitted([a])
+  assert.equal(pool.add(Uint8Array.of(2, 0, 5, 0)).accepted, true) // re-admitted: no drop
+  assert.deepEqual(Object.fromEntries(counts), { replaced: 1, evicted: 1 })
+  pool.clear()
+  assert.deepEqual(Object.fromEntries(counts), { replaced: 1, evicted: 1, flushed: 2 })
+})

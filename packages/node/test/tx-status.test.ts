@@ -8,7 +8,7 @@ import { accountIdOfPublicKey, seedSigner } from '@terrane/crypto'
 import { startNode, type TerraneNode } from '../src/index.ts'
 import { oneValidatorDevnet, waitFor } from './helpers.ts'
 
-test('GET /v1/txs/:hash/status: a tx replaced by a higher-fee same-nonce tx reads dropped/replaced; the replacement reads committed with its height', async () => {
+test('GET /v1/txs/:hash/status: a tx replaced by a higher-fee same-nonce tx reads dropped/replaced (and counts once in terrane_node_mempool_dropped_total); the replacement reads committed with its height', async () => {
   const { dir, layout, config } = await oneValidatorDevnet('terrane-txstatus-')
   let node: TerraneNode | undefined
   try {
@@ -45,6 +45,18 @@ test('GET /v1/txs/:hash/status: a tx replaced by a higher-fee same-nonce tx read
     assert.equal(dropped.reason, 'replaced')
     assert.ok(dropped.droppedAtMs !== undefined && dropped.droppedAtMs >= beforeMs && dropped.droppedAtMs <= Date.now())
     assert.ok(['pending', 'committed'].includes((await status(bumpedHash)).status))
+    // The drop is counted once, by the reason the status reports, in the metrics the API serves.
+    const droppedCounts = async () => {
+      const r = await fetch(`${node!.apiUrl}/metrics`)
+      assert.equal(r.status, 200)
+      const text = await r.text()
+      assert.match(text, /^# TYPE terrane_node_mempool_dropped_total counter$/m)
+      return [...text.matchAll(/^terrane_node_mempool_dropped_total\{reason="([a-z_]+)"\} (\d+)$/gm)].map(([, reason, n]) => [
+        reason,
+        Number(n),
+      ])
+    }
+    assert.deepEqual(await droppedCounts(), [['replaced', 1]])
 
     await waitFor(async () => (await status(bumpedHash)).status === 'committed', 20_000, 'the replacement to commit')
     const committed = await status(bumpedHash)
@@ -54,6 +66,7 @@ test('GET /v1/txs/:hash/status: a tx replaced by a higher-fee same-nonce tx read
     // The replaced tx stays dropped after the block, and GET /v1/txs/:hash keeps answering 404 for it.
     assert.equal((await status(firstHash)).reason, 'replaced')
     assert.equal((await fetch(`${node.apiUrl}/v1/txs/${firstHash}`)).status, 404)
+    assert.deepEqual(await droppedCounts(), [['replaced', 1]], 'committing the replacement counts no drop')
 
     assert.deepEqual(await status('ee'.repeat(32)), { hash: 'ee'.repeat(32), status: 'unknown' })
     const bad = await fetch(`${node.apiUrl}/v1/txs/${'EE'.repeat(32)}/status`)

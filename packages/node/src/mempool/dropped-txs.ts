@@ -19,6 +19,11 @@ export interface DroppedTx {
 export interface DroppedTxsInit {
   /** @default droppedTxsMax (10,000) */
   entriesMax?: number
+  /**
+   * Called once per recorded drop, with the reason the status reports (the node counts them in
+   * `terrane_node_mempool_dropped_total{reason}`). Called even when the bound forgets an older entry.
+   */
+  onRecorded?: (reason: RemovalReason) => void
 }
 
 /**
@@ -30,9 +35,11 @@ export class DroppedTxs {
   /** Insertion order is drop order: the first key is the oldest. */
   private readonly entries = new Map<string, DroppedTx>()
   readonly entriesMax: number
+  private readonly onRecorded: ((reason: RemovalReason) => void) | undefined
 
   constructor(init: DroppedTxsInit = {}) {
     this.entriesMax = init.entriesMax ?? droppedTxsMax
+    this.onRecorded = init.onRecorded
     if (!Number.isSafeInteger(this.entriesMax) || this.entriesMax < 1)
       throw new RangeError(`entriesMax must be >= 1, got ${this.entriesMax}`)
   }
@@ -46,6 +53,7 @@ export class DroppedTxs {
     this.entries.delete(hash)
     this.entries.set(hash, { reason, droppedAtMs })
     if (this.entries.size > this.entriesMax) this.entries.delete(this.entries.keys().next().value as string)
+    this.onRecorded?.(reason)
   }
 
   /** Forgets a drop (the tx was committed or admitted again); returns whether there was one. */
