@@ -28,6 +28,7 @@ export type CliErrorCode =
   | 'CLI_BAD_FILE'
   | 'CLI_HOME_EXISTS'
   | 'CLI_TX_REJECTED'
+  | 'CLI_TX_DROPPED'
   | 'CLI_TX_FAILED'
   | 'CLI_TIMEOUT'
   | 'CLI_DEVNET'
@@ -42,6 +43,8 @@ export const cliErrorExitCodes: Record<CliErrorCode, ExitCode> = {
   CLI_BAD_FILE: exitCodes.error,
   CLI_HOME_EXISTS: exitCodes.error,
   CLI_TX_REJECTED: exitCodes.error,
+  /** Admitted, then dropped from the node's mempool (replaced, evicted, stale, ...): `tx --wait` stops at once. */
+  CLI_TX_DROPPED: exitCodes.error,
   CLI_TX_FAILED: exitCodes.error,
   CLI_TIMEOUT: exitCodes.error,
   CLI_DEVNET: exitCodes.error,

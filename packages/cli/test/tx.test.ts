@@ -172,11 +172,15 @@ test('tx send/delegate/redelegate sign with a keystore key, take chain id and no
     assert.equal(dropped.code, exitCodes.error)
     assert.match(
       dropped.stderr,
-      /^error \[CLI_TX_REJECTED\]: transaction [0-9a-f]{64} was dropped from the mempool: replaced by a higher-fee transaction with the same nonce\n$/,
+      /^error \[CLI_TX_DROPPED\]: transaction [0-9a-f]{64} was dropped from the mempool: replaced by a higher-fee transaction with the same nonce\n$/,
     )
     stub.dropReason = 'evicted'
     const evicted = await cli.run(['tx', 'send', to, '1', '--from', 'alice', '--node', stub.url, '--json'])
-    assert.match(evicted.stderr, /was dropped from the mempool: evicted by a higher-fee transaction while the mempool was full/)
+    assert.equal(evicted.code, exitCodes.error)
+    assert.match(
+      evicted.stderr,
+      /^error \[CLI_TX_DROPPED\]: .*was dropped from the mempool: evicted by a higher-fee transaction while the mempool was full/,
+    )
     stub.dropReason = null
 
     // A node without the status route (older than it) is polled on GET /v1/txs/:hash as before.

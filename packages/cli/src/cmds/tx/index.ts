@@ -101,7 +101,8 @@ async function waitForTx(
         status.reason === undefined
           ? 'no reason given'
           : ((txDropReasonText as Partial<Record<string, string>>)[status.reason] ?? status.reason)
-      throw new CliError('CLI_TX_REJECTED', `transaction ${hash} was dropped from the mempool: ${why}`)
+      // Not CLI_TX_REJECTED: the node admitted it; a script may resubmit (with a new nonce or a higher fee).
+      throw new CliError('CLI_TX_DROPPED', `transaction ${hash} was dropped from the mempool: ${why}`)
     }
     if (status !== undefined) lastStatus = status.status
     if (status === undefined || status.status === 'committed') {
