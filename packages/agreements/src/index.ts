@@ -40,9 +40,11 @@ export {
   indexBucketCount,
   medianFigures,
   meetsTerms,
+  settleCursorSchema,
   signFigures,
   type AgreementsModule,
   type AgreementsModuleInit,
+  type SettleCursor,
   type SettleStats,
 } from './module.ts'
 export { agreementIds, agreementOf, readAgreement, readFigures, readProber, type AgreementIdQuery, type RawRead } from './query.ts'

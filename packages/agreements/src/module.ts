@@ -84,6 +84,12 @@ function entryKeysOf(e: BucketEntry): EntryKeys {
 export const seqSchema = t.struct({ next: t.uint() })
 /** Value of a party-index entry: the key says everything. */
 export const markerSchema = t.struct({})
+/**
+ * Where the settlement of `epoch` continues in the next block: index bucket `bucket`, entry `offset`.
+ * Present only while an epoch is partly settled (see `settleSliceMax`).
+ */
+export const settleCursorSchema = t.struct({ epoch: t.uint(), bucket: t.uint(), offset: t.uint() })
+export type SettleCursor = Infer<typeof settleCursorSchema>
 
 /** 8-byte big-endian key of a safe integer, as a latin1 string (no Buffer: this is on the settlement path). */
 function u64Key(n: number): string {
@@ -118,6 +124,8 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 export const agreementKeys = {
   params: 'params',
   seq: 'seq',
+  /** The settlement in progress (`settleCursorSchema`), absent when none is. */
+  settleCursor: 'c',
   /** Mutable state of an agreement. */
   state: (id: number): string => 'a/' + u64Key(id),
   /** Immutable terms of an agreement. */
@@ -140,11 +148,13 @@ export function idOfIndexKey(key: string): number {
 }
 
 /**
- * Figures slots per agreement: submissions for the current and previous epoch, plus the settled
- * epochs still open to disputes. Older slots are overwritten, so figures never need deleting.
+ * Figures slots per agreement: submissions for the current and previous epoch, the epoch whose
+ * settlement may still be in progress in slices (epoch s settles during epoch s + 2 at the latest),
+ * plus the settled epochs still open to disputes. Older slots are overwritten, so figures never need
+ * deleting.
  */
 export function figuresSlots(p: AgreementsParams): number {
-  return p.disputeWindowEpochs + 2
+  return p.disputeWindowEpochs + 3
 }
 
 /** The epoch a height belongs to: epoch k holds heights (k-1)E+1 .. kE. */
@@ -201,17 +211,28 @@ export interface AgreementsModuleInit {
   params?: Partial<AgreementsParams>
 }
 
+/** What one settlement slice did. */
 export interface SettleStats {
   epoch: number
+  /** Index entries visited (at most `settleSliceMax`, unless an overdue epoch was finished at once). */
+  visited: number
+  /** Agreements settled for `epoch` (one `agreement-settled` event each). */
   settled: number
+  /** Agreements that ended in this slice. */
   ended: number
+  /** Whether this slice finished the epoch. */
+  isComplete: boolean
 }
 
 /** What the module exposes beyond ChainModule (for benchmarks and tests). */
 export interface AgreementsModule extends ChainModule {
-  /** Settles `epoch` for every active agreement (called by endBlock at epoch boundaries). */
+  /**
+   * Settles `epoch` for every active agreement not yet settled for it, in one go (tests and
+   * benchmarks; the chain settles in slices from `endBlock`). Not to be mixed with a sliced
+   * settlement in progress: it does not move that settlement's cursor.
+   */
   settleEpoch(ctx: BlockContext, epoch: number): SettleStats
-  /** Stats of the last settlement run. */
+  /** Stats of the last settlement slice. */
   lastSettlement(): SettleStats | undefined
 }
 
@@ -264,16 +285,31 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     }
     ctx.store.set(bucketSchema, k, { entries: [...entries, entry] })
   }
-  function indexRemove(ctx: BlockContext, ids: readonly number[]): void {
-    const byBucket = new Map<string, Set<number>>()
+  /**
+   * Removes agreements from the index. A settlement cursor inside a bucket moves back by the entries
+   * removed before it, so no entry is skipped: `cursor` when given (settlement's own cursor, not yet
+   * stored), else the stored one (a cancellation between slices).
+   */
+  function indexRemove(ctx: BlockContext, ids: readonly number[], cursor?: SettleCursor): void {
+    const byBucket = new Map<number, Set<number>>()
     for (const id of ids) {
-      const k = agreementKeys.bucket(id)
-      const s = byBucket.get(k) ?? new Set()
+      const b = id % indexBucketCount
+      const s = byBucket.get(b) ?? new Set()
       s.add(id)
-      byBucket.set(k, s)
+      byBucket.set(b, s)
     }
-    for (const [k, gone] of byBucket) {
+    const stored = cursor === undefined ? ctx.store.get(settleCursorSchema, agreementKeys.settleCursor) : undefined
+    const c = cursor ?? stored
+    for (const [b, gone] of byBucket) {
+      const k = agreementKeys.bucket(b)
       const entries = ctx.store.get(bucketSchema, k)?.entries ?? []
+      if (c !== undefined && c.bucket === b) {
+        let before = 0
+        for (let i = 0; i < c.offset && i < entries.length; i++) if (gone.has((entries[i] as BucketEntry).id)) before++
+        // Stored values are never mutated in place (the chain's read cache and rollback journal hold them).
+        if (before > 0 && cursor !== undefined) cursor.offset -= before
+        else if (before > 0) ctx.store.set(settleCursorSchema, agreementKeys.settleCursor, { ...c, offset: c.offset - before })
+      }
       ctx.store.set(bucketSchema, k, { entries: entries.filter((e) => !gone.has(e.id)) })
     }
   }
@@ -512,21 +548,35 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
     })
   }
 
-  function settleEpoch(ctx: BlockContext, epoch: number): SettleStats {
+  /**
+   * Settles `cursor.epoch` from the cursor on, visiting at most `visitsMax` index entries; moves the
+   * cursor (a local object, the caller stores it) to where the next slice continues.
+   */
+  function settleSlice(ctx: BlockContext, cursor: SettleCursor, visitsMax: number): SettleStats {
+    const epoch = cursor.epoch
     const slot = String.fromCharCode(epoch % figuresSlots(params(ctx)))
     const epochText = String(epoch)
     const finished: number[] = []
     // Payouts are summed per recipient and paid once each at the end (one escrow debit per account).
     const payouts: Payouts = new Map()
     let settled = 0
-    for (let b = 0; b < indexBucketCount; b++) {
+    let visited = 0
+    let b = cursor.bucket
+    let i = cursor.offset
+    slice: for (; b < indexBucketCount; b++, i = 0) {
       const bucket = ctx.store.get(bucketSchema, 'i/' + String.fromCharCode(b))
       if (bucket === undefined) continue
-      for (const a of bucket.entries) {
+      const entries = bucket.entries
+      for (; i < entries.length; i++) {
+        if (visited >= visitsMax) break slice
+        visited++
+        const a = entries[i] as BucketEntry
         const id = a.id
         const { idText, priceText, stateKey, figuresKeyPrefix, customerKey, providerKey } = entryKeysOf(a)
         const state = ctx.store.get(agreementStateSchema, stateKey) as AgreementState
         if (state.status !== 'active' || epoch < state.startEpoch || epoch >= state.endEpoch) continue
+        // Exactly once per epoch, whatever order slices and transactions come in.
+        if (state.lastSettledEpoch >= epoch) continue
         const record = ctx.store.get(figuresRecordSchema, figuresKeyPrefix + slot)
         let outcome: SettlementOutcome
         let penaltyMicro = 0n
@@ -596,9 +646,36 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       }
     }
     for (const { to, amountMicro } of payouts.values()) if (amountMicro > 0n) ctx.bank.unlock(to, amountMicro)
-    if (finished.length > 0) indexRemove(ctx, finished)
-    last = { epoch, settled, ended: finished.length }
+    cursor.bucket = b
+    cursor.offset = i
+    if (finished.length > 0) indexRemove(ctx, finished, cursor)
+    last = { epoch, visited, settled, ended: finished.length, isComplete: b >= indexBucketCount }
     return last
+  }
+
+  function settleEpoch(ctx: BlockContext, epoch: number): SettleStats {
+    return settleSlice(ctx, { epoch, bucket: 0, offset: 0 }, Number.POSITIVE_INFINITY)
+  }
+
+  /**
+   * Epoch s starts settling in the last block of epoch s + 1 (its figures are final then) and goes on
+   * for `settleSliceMax` index entries per block. An epoch still unfinished at the next boundary is
+   * finished there at once, before the next one starts, so epoch s is settled by the end of epoch
+   * s + 2 at the latest (its figures slot lives until then: `figuresSlots`).
+   */
+  function settleBlock(ctx: BlockContext): void {
+    const epochBlocks = ctx.params.epochBlocks
+    const stored = ctx.store.get(settleCursorSchema, agreementKeys.settleCursor)
+    let cursor = stored === undefined ? undefined : { ...stored }
+    if (ctx.height % epochBlocks === 0) {
+      if (cursor !== undefined) settleSlice(ctx, cursor, Number.POSITIVE_INFINITY)
+      const epoch = ctx.height / epochBlocks - 1
+      cursor = epoch >= 1 ? { epoch, bucket: 0, offset: 0 } : undefined
+    }
+    if (cursor === undefined) return
+    const stats = settleSlice(ctx, cursor, params(ctx).settleSliceMax)
+    if (!stats.isComplete) ctx.store.set(settleCursorSchema, agreementKeys.settleCursor, cursor)
+    else if (stored !== undefined) ctx.store.delete(agreementKeys.settleCursor)
   }
 
   return {
@@ -638,12 +715,7 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
           return dispute(ctx, m)
       }
     },
-    endBlock(ctx) {
-      const epochBlocks = ctx.params.epochBlocks
-      if (ctx.height % epochBlocks !== 0) return
-      const epoch = ctx.height / epochBlocks - 1
-      if (epoch >= 1) settleEpoch(ctx, epoch)
-    },
+    endBlock: settleBlock,
     settleEpoch,
     lastSettlement: () => last,
   }

@@ -19,6 +19,11 @@ export const agreementsParamsSchema = t.struct({
   bandwidthKbpsCeiling: t.uint(),
   /** Terms below this p95 latency are impossible. */
   latencyMsFloor: t.uint(),
+  /**
+   * Bound on the index entries (active agreements) one block visits while settling an epoch: an epoch
+   * settles in slices over the blocks from its boundary on (see the README, "Settlement in slices").
+   */
+  settleSliceMax: t.int({ min: 1, max: 1_000_000 }),
 })
 export type AgreementsParams = Infer<typeof agreementsParamsSchema>
 
@@ -30,6 +35,8 @@ export const defaultAgreementsParams: AgreementsParams = {
   probersPerFiguresMax: 5,
   bandwidthKbpsCeiling: 10_000_000, // 10 Gbps: the service-node class ceiling in @terrane/service
   latencyMsFloor: 1,
+  // Terrane: about 12 ms of CPU per block on the 2-core reference machine under load (bench/settlement.bench.ts)
+  settleSliceMax: 2_000,
 }
 
 export const agreementStatuses = ['pending', 'active', 'ended', 'cancelled', 'breached'] as const
