@@ -55,6 +55,8 @@ interface EntryKeys {
   figuresKeyPrefix: string
   customerKey: string
   providerKey: string
+  /** What one breached epoch forfeits from the bond (before the cap at what is left). */
+  penaltyDueMicro: bigint
 }
 
 /**
@@ -63,6 +65,21 @@ interface EntryKeys {
  * Only derived from an entry's own fields: it cannot change any result.
  */
 const entryKeysMemo = new WeakMap<BucketEntry, EntryKeys>()
+
+/**
+ * The same per bucket entries array (decoded values are never mutated in place: a changed bucket is a
+ * new array), so an epoch does one memo lookup per bucket rather than one per agreement.
+ */
+const bucketKeysMemo = new WeakMap<readonly BucketEntry[], EntryKeys[]>()
+
+function bucketKeysOf(entries: readonly BucketEntry[]): EntryKeys[] {
+  let keys = bucketKeysMemo.get(entries)
+  if (keys === undefined) {
+    keys = entries.map(entryKeysOf)
+    bucketKeysMemo.set(entries, keys)
+  }
+  return keys
+}
 
 function entryKeysOf(e: BucketEntry): EntryKeys {
   let k = entryKeysMemo.get(e)
@@ -75,6 +92,7 @@ function entryKeysOf(e: BucketEntry): EntryKeys {
       figuresKeyPrefix: 'f/' + idKey,
       customerKey: shortLatin1(e.customer),
       providerKey: shortLatin1(e.provider),
+      penaltyDueMicro: (e.bondInitialMicro * BigInt(e.penaltyBps)) / 10_000n,
     }
     entryKeysMemo.set(e, k)
   }
@@ -567,12 +585,13 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       const bucket = ctx.store.get(bucketSchema, 'i/' + String.fromCharCode(b))
       if (bucket === undefined) continue
       const entries = bucket.entries
+      const entryKeys = bucketKeysOf(entries)
       for (; i < entries.length; i++) {
         if (visited >= visitsMax) break slice
         visited++
         const a = entries[i] as BucketEntry
         const id = a.id
-        const { idText, priceText, stateKey, figuresKeyPrefix, customerKey, providerKey } = entryKeysOf(a)
+        const { idText, priceText, stateKey, figuresKeyPrefix, customerKey, providerKey, penaltyDueMicro } = entryKeys[i] as EntryKeys
         const state = ctx.store.get(agreementStateSchema, stateKey) as AgreementState
         if (state.status !== 'active' || epoch < state.startEpoch || epoch >= state.endEpoch) continue
         // Exactly once per epoch, whatever order slices and transactions come in.
@@ -596,15 +615,14 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
         } else {
           outcome = 'breached'
           epochsBreached++
-          const due = (a.bondInitialMicro * BigInt(a.penaltyBps)) / 10_000n
-          penaltyMicro = due < state.bondMicro ? due : state.bondMicro
+          penaltyMicro = penaltyDueMicro < state.bondMicro ? penaltyDueMicro : state.bondMicro
           consecutiveBreaches++
           addPayout(payouts, customerKey, a.customer, price + penaltyMicro)
         }
         const isExpired = epoch + 1 >= state.endEpoch
         const isFinished = isExpired || consecutiveBreaches >= a.breachesMax
         const escrowMicro = state.escrowMicro - price
-        const bondMicro = state.bondMicro - penaltyMicro
+        const bondMicro = penaltyMicro === 0n ? state.bondMicro : state.bondMicro - penaltyMicro
         settled++
         ctx.emit({
           type: 'agreement-settled',
