@@ -359,16 +359,74 @@ export const AgreementStatus = Type.Union(
   { title: 'AgreementStatus' },
 )
 
+const Bps = (description: string) => Type.Integer({ minimum: 0, maximum: 10_000, description })
+/** A Decimal (micro-TRN) with its own description. */
+const Amount = (description: string) => Type.String({ ...Decimal, description })
+const Count = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description })
+
+/** What the provider promises each epoch (the agreements module's terms, fixed at opening). */
+export const SlaTerms = Type.Object(
+  {
+    uptimeBpsMin: Bps('Uptime at least this share of each epoch, in basis points (9900 = 99%).'),
+    latencyP95MsMax: Count('p95 latency at most this many milliseconds.'),
+    bandwidthKbpsMin: Count('Median bandwidth at least this many kbit/s (0: no bandwidth term).'),
+    penaltyBps: Bps("Share of the provider's initial bond forfeited to the customer per breached epoch, in basis points."),
+    breachesMax: Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Consecutive breached epochs that end the agreement.',
+    }),
+  },
+  { title: 'SlaTerms', additionalProperties: false },
+)
+
+/**
+ * Where the agreement's money is, in micro-TRN. The escrow always balances:
+ * escrowed = escrowHeld + paid + refunded.
+ */
+export const AgreementEscrow = Type.Object(
+  {
+    escrowed: Amount('Locked by the customer at opening: pricePerEpoch x durationEpochs.'),
+    escrowHeld: Amount('Still in escrow: not yet paid or refunded (0 once the agreement has finished).'),
+    paid: Amount('Paid to the provider: pricePerEpoch for each epoch that met the terms.'),
+    refunded: Amount('Returned to the customer: breached epochs, epochs without figures, cancelled epochs, and what was left at the end.'),
+    bond: Amount('Bond the provider locks on accepting (named at opening).'),
+    bondHeld: Amount('Bond still locked: 0 while proposed (not locked yet) and once finished (the rest went back to the provider).'),
+    penalised: Type.Union([Decimal, Type.Null()], {
+      description:
+        'Bond forfeited to the customer so far (breached epochs, a provider cancelling). Null once an accepted agreement with a bond has finished: the module keeps the bond still held, not the total forfeited, so after the rest went back the total is only in the agreement-settled and agreement-cancelled events.',
+    }),
+  },
+  { title: 'AgreementEscrow', additionalProperties: false },
+)
+
+/** The settled epochs so far, by outcome (settlement runs at each epoch boundary). */
+export const AgreementSettlement = Type.Object(
+  {
+    epochsMet: Count('Epochs whose verified figures met the terms (paid).'),
+    epochsBreached: Count('Epochs whose figures missed a term (refunded and penalised).'),
+    epochsNoData: Count('Epochs without verified figures (refunded, no penalty).'),
+    consecutiveBreaches: Count('Breached epochs in a row up to the last settled one; breachesMax of them end the agreement.'),
+    lastSettledEpoch: Count('The last epoch settled (0 before the first settlement).'),
+  },
+  { title: 'AgreementSettlement', additionalProperties: false },
+)
+
 export const Agreement = Type.Object(
   {
     id: ObjectId,
     provider: Address,
     customer: Address,
     deviceIds: Type.Array(DeviceId),
+    service: Type.String({ maxLength: 64, description: 'The service bought, as named at opening (e.g. data-relay).' }),
     pricePerEpoch: Decimal,
+    durationEpochs: Count('Epochs the agreement covers once accepted.'),
     startEpoch: Epoch,
     endEpoch: Epoch,
     status: AgreementStatus,
+    sla: SlaTerms,
+    escrow: AgreementEscrow,
+    settlement: AgreementSettlement,
   },
   { title: 'Agreement', additionalProperties: false },
 )
@@ -537,6 +595,9 @@ export type DeviceProofDto = Static<typeof DeviceProof>
 export type RewardComponentDto = Static<typeof RewardComponent>
 export type RewardDto = Static<typeof Reward>
 export type AgreementDto = Static<typeof Agreement>
+export type SlaTermsDto = Static<typeof SlaTerms>
+export type AgreementEscrowDto = Static<typeof AgreementEscrow>
+export type AgreementSettlementDto = Static<typeof AgreementSettlement>
 export type ChannelDto = Static<typeof Channel>
 export type StateProofDto = Static<typeof StateProof>
 export type TopicDto = Static<typeof Topic>

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import { parse, Kind, type OperationDefinitionNode } from 'graphql'
-import { queryCostOf, queryDepthOf } from '../src/index.ts'
+import { graphqlSdl, queryCostOf, queryDepthOf } from '../src/index.ts'
 import { testServer, type TestServer } from './helpers.ts'
 
 const devicePage = `{ devices(first: 100) { items { id owner model h3Cell isActive attestation { status reason } ownerAccount { address balance nonce kind } } nextCursor } }`
@@ -47,6 +47,35 @@ describe('GraphQL', () => {
     assert.ok(data.account.devices.items.length > 0)
     assert.equal(data.account.devices.items[0].rewards.items[0].epoch, 5)
     assert.equal(data.block.header.txRoot.length, 64)
+  })
+
+  it('serves agreements with their SLA terms, escrow figures and settled epochs', async () => {
+    const r = await gql({
+      query: `{ agreement(id: "agr-1") { id service durationEpochs status sla { uptimeBpsMin latencyP95MsMax bandwidthKbpsMin penaltyBps breachesMax } escrow { escrowed escrowHeld paid refunded bond bondHeld penalised } settlement { epochsMet epochsBreached epochsNoData consecutiveBreaches lastSettledEpoch } } agreements(first: 10) { items { id escrow { penalised } } } }`,
+    })
+    assert.equal(r.statusCode, 200, r.body)
+    const data = r.json().data
+    const expected = (await t.backend.getAgreement('agr-1'))!
+    assert.deepEqual(data.agreement, {
+      id: expected.id,
+      service: expected.service,
+      durationEpochs: expected.durationEpochs,
+      status: expected.status,
+      sla: expected.sla,
+      escrow: expected.escrow,
+      settlement: expected.settlement,
+    })
+    assert.equal(data.agreement.escrow.penalised, '200000')
+    assert.deepEqual(data.agreements.items, [{ id: 'agr-1', escrow: { penalised: '200000' } }])
+  })
+
+  it('types an unknown penalty as a nullable String and every escrow figure as a non-null String', () => {
+    assert.match(graphqlSdl, /type AgreementEscrow \{[^}]*\n {2}penalised: String\n/)
+    assert.match(graphqlSdl, /type AgreementEscrow \{[^}]*\n {2}escrowed: String!\n/)
+    assert.match(
+      graphqlSdl,
+      /type Agreement \{[^}]*\n {2}sla: SlaTerms!\n {2}escrow: AgreementEscrow!\n {2}settlement: AgreementSettlement!\n/,
+    )
   })
 
   it('refuses queries over the depth, alias and cost limits, and oversized batches', async () => {

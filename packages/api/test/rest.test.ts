@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { fromHex, sha256, toHex, verifyMerkleProof } from '@terrane/codec'
-import { MemoryBackend, createApiServer, errorCodes, routes, verifyMemoryStateProof } from '../src/index.ts'
+import { MemoryBackend, createApiServer, errorCodes, routes, verifyMemoryStateProof, type AgreementDto } from '../src/index.ts'
 import { adminKey, operatorKey, readerKey, testServer, type TestServer } from './helpers.ts'
 
 describe('REST', () => {
@@ -74,7 +74,27 @@ describe('REST', () => {
     assert.equal((await get(`/v1/accounts/${d.owner}`)).json().address, d.owner)
     assert.equal((await get('/v1/validators')).json().items.length, 4)
     assert.ok((await get('/v1/delegations')).json().items.length > 0)
-    assert.equal((await get('/v1/agreements/agr-1')).json().status, 'active')
+    // The agreement with its SLA terms and escrow figures, as the backend holds it, on both routes.
+    const agreement = (await get('/v1/agreements/agr-1')).json() as AgreementDto
+    assert.deepEqual(agreement, await t.backend.getAgreement('agr-1'))
+    assert.equal(agreement.status, 'active')
+    assert.deepEqual(agreement.sla, {
+      uptimeBpsMin: 9_900,
+      latencyP95MsMax: 200,
+      bandwidthKbpsMin: 1_000,
+      penaltyBps: 1_000,
+      breachesMax: 3,
+    })
+    const { escrowed, escrowHeld, paid, refunded, penalised } = agreement.escrow
+    assert.deepEqual([escrowed, escrowHeld, paid, refunded, penalised], ['7250000', '6000000', '750000', '500000', '200000'])
+    assert.deepEqual(agreement.settlement, {
+      epochsMet: 3,
+      epochsBreached: 1,
+      epochsNoData: 1,
+      consecutiveBreaches: 0,
+      lastSettledEpoch: 5,
+    })
+    assert.deepEqual((await get(`/v1/agreements?party=${agreement.customer}`)).json().items, [agreement])
     assert.equal((await get('/v1/channels/ch-1')).json().status, 'open')
   })
 

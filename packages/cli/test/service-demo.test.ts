@@ -116,10 +116,26 @@ test('terrane service demo: a customer pays a device through a channel, the agre
       provider: out.device,
       customer: out.customer,
       deviceIds: [],
+      service: 'data-relay',
       pricePerEpoch: String(TRN),
+      durationEpochs: 4,
       startEpoch: r.startEpoch,
       endEpoch: r.endEpoch,
       status: 'completed',
+      // The demo's terms (scenarioTerms), 20% of the bond per breach, ended by expiry after 4 epochs.
+      sla: { uptimeBpsMin: 9_900, latencyP95MsMax: 200, bandwidthKbpsMin: 5_000, penaltyBps: 2_000, breachesMax: 4 },
+      // 2 epochs paid, 2 refunded; the rest of the bond went back at the end, so the node cannot tell the
+      // penalties from the module's state (they are in the settlement events the demo summed above).
+      escrow: {
+        escrowed: String(4n * TRN),
+        escrowHeld: '0',
+        paid: String(2n * TRN),
+        refunded: String(2n * TRN),
+        bond: String(10n * TRN),
+        bondHeld: '0',
+        penalised: null,
+      },
+      settlement: { epochsMet: 2, epochsBreached: 2, epochsNoData: 0, consecutiveBreaches: 2, lastSettledEpoch: r.endEpoch - 1 },
     })
     const channel = await get(`/v1/channels/${channelHex}`)
     assert.deepEqual(channel.body, {

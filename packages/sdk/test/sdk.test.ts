@@ -18,6 +18,8 @@ import {
   verifyTxInclusion,
   MultisigSession,
   SdkError,
+  type AgreementEscrowDto,
+  type SlaTermsDto,
   type TerraneClient,
 } from '../src/index.ts'
 
@@ -49,6 +51,20 @@ describe('SDK against the API server (MemoryBackend)', () => {
     const d = population.devices[0]!
     assert.equal((await client.device(d.id))?.owner, d.owner)
     assert.equal((await client.reward(d.id, 2))?.epoch, 2)
+  })
+
+  it('reads agreements with their SLA terms and escrow figures, typed (AgreementEscrowDto: penalised may be null)', async () => {
+    const a = await client.agreement('agr-1')
+    assert.ok(a !== null)
+    assert.deepEqual(a, await backend.getAgreement('agr-1'))
+    const escrow: AgreementEscrowDto = a.escrow
+    const penalised: string | null = escrow.penalised
+    assert.equal(penalised, '200000')
+    assert.equal(BigInt(escrow.escrowed), BigInt(escrow.escrowHeld) + BigInt(escrow.paid) + BigInt(escrow.refunded))
+    const sla: SlaTermsDto = a.sla
+    assert.equal(sla.uptimeBpsMin, 9_900)
+    const page = await client.agreements({ party: a.customer })
+    assert.deepEqual(page.items, [a])
   })
 
   it('maps API errors to SdkError with the server code', async () => {

@@ -1,5 +1,6 @@
 // The API's DePIN answers: devices from the devices module, proofs and rewards from this node's
 // scored epochs (with `diagnose` lines), agreements and channels from their chain modules.
+import assert from 'node:assert/strict'
 import type { Static } from '@sinclair/typebox'
 import type * as Dto from '@terrane/api'
 import type { DeviceProofQuery, DeviceQuery, PageRequest, PartyQuery, RewardQuery } from '@terrane/api'
@@ -167,11 +168,59 @@ function agreementDto(chainStore: ChainStore, a: Agreement): AgreementDto {
     deviceIds: devicesByOwner(committedModuleStore(chainStore), provider)
       .map((d) => d.deviceId)
       .sort(),
+    service: a.service,
     pricePerEpoch: a.pricePerEpochMicro.toString(),
+    durationEpochs: a.durationEpochs,
     // 0 while proposed; endEpoch is the first epoch not covered (earlier after a cancellation).
     startEpoch: a.startEpoch,
     endEpoch: a.endEpoch,
     status: agreementStatusDto[a.status],
+    sla: {
+      uptimeBpsMin: a.terms.uptimeBpsMin,
+      latencyP95MsMax: a.terms.latencyP95MsMax,
+      bandwidthKbpsMin: a.terms.bandwidthKbpsMin,
+      penaltyBps: a.penaltyBps,
+      breachesMax: a.breachesMax,
+    },
+    escrow: agreementEscrowDto(a),
+    settlement: {
+      epochsMet: a.epochsMet,
+      epochsBreached: a.epochsBreached,
+      epochsNoData: a.epochsNoData,
+      consecutiveBreaches: a.consecutiveBreaches,
+      lastSettledEpoch: a.lastSettledEpoch,
+    },
+  }
+}
+
+/**
+ * The escrow figures from what the module keeps (escrow and bond still held, epochs by outcome):
+ * the customer locks price x duration at opening; escrow leaves only as a payment for a met epoch
+ * or as a refund, so paid and refunded are exact; the bond leaves only as a penalty until the
+ * agreement finishes, when the rest goes back, so the penalties are known while it is held.
+ */
+function agreementEscrowDto(a: Agreement): AgreementDto['escrow'] {
+  const escrowedMicro = a.pricePerEpochMicro * BigInt(a.durationEpochs)
+  const paidMicro = a.pricePerEpochMicro * BigInt(a.epochsMet)
+  const refundedMicro = escrowedMicro - a.escrowMicro - paidMicro
+  assert(refundedMicro >= 0n, `agreement ${a.id}: escrow ${a.escrowMicro} + paid ${paidMicro} exceed ${escrowedMicro}`)
+  const isFinished = a.status !== 'pending' && a.status !== 'active'
+  // Never accepted (startEpoch stays 0 until accept) or no bond: nothing was ever at stake.
+  const hadBond = a.startEpoch > 0 && a.bondInitialMicro > 0n
+  let penalisedMicro: bigint | null
+  if (!hadBond) penalisedMicro = 0n
+  else if (isFinished)
+    penalisedMicro = null // the rest went back: the total is only in the events
+  else penalisedMicro = a.bondInitialMicro - a.bondMicro
+  assert(penalisedMicro === null || penalisedMicro >= 0n, `agreement ${a.id}: bond held ${a.bondMicro} above ${a.bondInitialMicro}`)
+  return {
+    escrowed: escrowedMicro.toString(),
+    escrowHeld: a.escrowMicro.toString(),
+    paid: paidMicro.toString(),
+    refunded: refundedMicro.toString(),
+    bond: a.bondInitialMicro.toString(),
+    bondHeld: a.bondMicro.toString(),
+    penalised: penalisedMicro === null ? null : penalisedMicro.toString(),
   }
 }
 
