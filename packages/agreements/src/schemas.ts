@@ -35,7 +35,7 @@ export const defaultAgreementsParams: AgreementsParams = {
   probersPerFiguresMax: 5,
   bandwidthKbpsCeiling: 10_000_000, // 10 Gbps: the service-node class ceiling in @terrane/service
   latencyMsFloor: 1,
-  // Terrane: about 12 ms of CPU per block on the 2-core reference machine under load (bench/settlement.bench.ts)
+  // Terrane: median 9-11 ms, worst 34-43 ms of CPU per block on the shared 2-core machine (bench/settlement.bench.ts)
   settleSliceMax: 2_000,
 }
 
