@@ -690,7 +690,10 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       const epoch = ctx.height / epochBlocks - 1
       cursor = epoch >= 1 ? { epoch, bucket: 0, offset: 0 } : undefined
     }
-    if (cursor === undefined) return
+    if (cursor === undefined) {
+      if (stored !== undefined) ctx.store.delete(agreementKeys.settleCursor)
+      return
+    }
     const stats = settleSlice(ctx, cursor, params(ctx).settleSliceMax)
     if (!stats.isComplete) ctx.store.set(settleCursorSchema, agreementKeys.settleCursor, cursor)
     else if (stored !== undefined) ctx.store.delete(agreementKeys.settleCursor)
