@@ -156,9 +156,14 @@ const negligibleLogWeight = 40
 
 /**
  * Every reception's term in every window, per reporting device. Deterministic: windows in map order,
- * receptions in epoch and report order.
+ * receptions in epoch and report order. The misses of receivers in `missesIgnored` (deaf or selective
+ * listeners: their silence is no evidence about the link) are left out; their receptions count.
  */
-export function linkConsistencyTerms(model: PathLossModel, windows: Iterable<LinkWindow>): Map<string, ConsistencyTerm[]> {
+export function linkConsistencyTerms(
+  model: PathLossModel,
+  windows: Iterable<LinkWindow>,
+  missesIgnored: ReadonlySet<string> = new Set(),
+): Map<string, ConsistencyTerm[]> {
   const { s, logPrior } = shadowGrid(model)
   const f = model.fastFadingDb
   const n = s.length
@@ -199,7 +204,7 @@ export function linkConsistencyTerms(model: PathLossModel, windows: Iterable<Lin
         if (d === undefined) continue
         const fi = floorIndexOf(d.floorDb)
         const heard = floorHeard[fi] as Float64Array
-        const misses = d.attempts - d.gainsDb.length
+        const misses = missesIgnored.has(side === 0 ? w.b : w.a) ? 0 : d.attempts - d.gainsDb.length
         if (misses > 0) {
           const missed = floorMissed[fi] as Float64Array
           for (let j = 0; j < n; j++) base[j] = (base[j] as number) + misses * (missed[j] as number)
@@ -274,11 +279,20 @@ export interface ConsistencyFinding {
 }
 
 /**
+ * Receptions an anchor must have passed on: a device whose only substantial partner is the one it failed
+ * with (a liar and its lone honest neighbour) would otherwise clear itself on one stray term and then
+ * condemn that neighbour. Six is one link over the full window.
+ */
+export const consistencyAnchorTermsMin = 6
+
+/**
  * Devices whose receptions fail the test at `pMax`, with blame by trusted anchors (as the location test):
- * a forger's partner conditions on the forger's values and fails with it at first. Devices that pass,
- * counting terms with partners not in `excluded` (flagged by another test, deaf or selective), are anchors;
- * a failed device is re-tested on its terms with anchors only and becomes one if it passes, in rounds
- * until nothing changes. The devices still failing are returned, with their test against the anchors.
+ * a forger's partner conditions on the forger's values and fails with it at first. Devices that pass on at
+ * least `consistencyAnchorTermsMin` receptions, counting terms with partners not in `excluded` (flagged by
+ * another test), are anchors; a failed device is re-tested on its terms with anchors only: if it passes it
+ * is cleared (and becomes an anchor if it passed on enough receptions), in rounds until nothing changes.
+ * The devices still failing against anchors are returned, with that test; a pair that failed only with
+ * each other, neither end backed by anchors, flags neither (nothing tells the liar from the victim).
  */
 export function linkConsistencyFindings(
   terms: ReadonlyMap<string, readonly ConsistencyTerm[]>,
@@ -295,21 +309,35 @@ export function linkConsistencyFindings(
       }
     return { chiSquare, terms: k, pValue: k === 0 ? 1 : chiSquareUpper(chiSquare, k) }
   }
-  let failed = new Map<string, ConsistencyFinding>()
+  const failed = new Set<string>()
+  const anchors = new Set<string>()
   for (const id of terms.keys()) {
     if (excluded.has(id)) continue
     const r = test(id, (p) => !excluded.has(p))
-    if (r.pValue < pMax) failed.set(id, r)
+    if (r.pValue < pMax) failed.add(id)
+    else if (r.terms >= consistencyAnchorTermsMin) anchors.add(id)
   }
-  const isAnchor = (id: string): boolean => !excluded.has(id) && !failed.has(id)
+  // Partners that never reported anything are tested on nothing: their beacons' receptions still tell
+  // whether their partners report consistently, so they count as anchors unless flagged elsewhere.
+  const isAnchor = (id: string): boolean => anchors.has(id) || (!excluded.has(id) && !failed.has(id) && !terms.has(id))
+  // Rounds, not one sweep: what a round clears counts from the next, so the order of visits does not matter.
   for (;;) {
-    const still = new Map<string, ConsistencyFinding>()
-    for (const id of failed.keys()) {
+    const cleared: string[] = []
+    const trusted: string[] = []
+    for (const id of failed) {
       const r = test(id, isAnchor)
-      if (r.pValue < pMax) still.set(id, r)
+      if (r.terms === 0 || r.pValue < pMax) continue
+      cleared.push(id)
+      if (r.terms >= consistencyAnchorTermsMin) trusted.push(id)
     }
-    const cleared = still.size < failed.size
-    failed = still
-    if (!cleared) return failed
+    for (const id of cleared) failed.delete(id)
+    for (const id of trusted) anchors.add(id)
+    if (cleared.length === 0) break
   }
+  const found = new Map<string, ConsistencyFinding>()
+  for (const id of failed) {
+    const r = test(id, isAnchor)
+    if (r.terms > 0 && r.pValue < pMax) found.set(id, r)
+  }
+  return found
 }

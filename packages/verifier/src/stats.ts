@@ -767,7 +767,8 @@ export function computeStatistics(
 
   // 7. Link consistency (src/consistency.ts): each reception against what the pair's other receptions and
   // misses over the window say about the link's static shadowing, truncation at the sensitivity included.
-  // After the tests above: their flagged devices, and deaf or selective listeners, are no anchors.
+  // After the tests above: their flagged devices are no anchors, and the misses of deaf or selective
+  // listeners are no evidence (their receptions are: a busy honest listener's values are real).
   const nextLinkWindows = advanceLinkWindows(context.linkWindows, {
     epoch: context.epoch,
     windowEpochs: params.evidenceEpochs,
@@ -789,8 +790,8 @@ export function computeStatistics(
         : -pathLossDb(model, distanceMeters(from, to), frequencyHz)
     },
   })
-  const untrusted = new Set([...flags.keys(), ...selective])
-  const consistencyTerms = linkConsistencyTerms(model, nextLinkWindows.values())
+  const untrusted = new Set(flags.keys())
+  const consistencyTerms = linkConsistencyTerms(model, nextLinkWindows.values(), selective)
   for (const [id, f] of linkConsistencyFindings(consistencyTerms, untrusted, pMax))
     addFlag(
       flags,

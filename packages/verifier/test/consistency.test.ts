@@ -193,3 +193,30 @@ test('windows keep misses only while the receiver listens, drop old epochs and r
   assert.equal(last?.ab?.attempts, 1)
   assert.equal(last?.ab?.gainsDb.length, 0)
 })
+
+test('blame: a liar is flagged when its partner is backed by others; a pair alone with each other flags neither', () => {
+  const rng = new SeededRng('single-partner')
+  const window = (partner: string, z: () => number): Array<{ partner: string; z: number }> =>
+    Array.from({ length: 6 }, () => ({ partner, z: z() }))
+  const bad = (): number => 7
+  const fine = (): number => rng.normal()
+  // The honest device also hears ten others over the window, who hear it back.
+  const backed = new Map<string, Array<{ partner: string; z: number }>>([
+    ['liar', window('honest', bad)],
+    ['honest', window('liar', bad)],
+  ])
+  for (let i = 0; i < 10; i++) {
+    backed.get('honest')?.push(...window(`n${i}`, fine))
+    backed.set(`n${i}`, window('honest', fine))
+  }
+  // Both fail at first; the honest device passes on its other partners, and the liar then fails against it.
+  assert.deepEqual([...linkConsistencyFindings(backed, new Set(), params.flagPValueMax).keys()], ['liar'])
+  // A spoofer and its one honest neighbour, the spoofer with one stray reception from a third device: the
+  // stray term must not clear it and condemn the neighbour. Nothing tells them apart, so neither is flagged.
+  const lone = new Map<string, Array<{ partner: string; z: number }>>([
+    ['liar', [...window('honest', bad), { partner: 'third', z: 1.5 }]],
+    ['honest', window('liar', bad)],
+    ['third', window('liar', fine)],
+  ])
+  assert.equal(linkConsistencyFindings(lone, new Set(), params.flagPValueMax).size, 0)
+})
