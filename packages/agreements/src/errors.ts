@@ -24,6 +24,7 @@ export const agreementRejectReasons = [
   'no-conflict', // the evidence agrees with what the prober submitted on chain
   'prober-bond-locked', // withdrawing a prober bond before its release epoch
   'not-unbonding', // withdraw without unregistering first
+  'already-ending', // cancel of an active agreement already cancelled, or in its last epoch (nothing left to cancel)
 ] as const
 export type AgreementRejectReason = (typeof agreementRejectReasons)[number]
 

@@ -423,6 +423,9 @@ export function agreementsModule(init: AgreementsModuleInit = {}): AgreementsMod
       return
     }
     if (a.status !== 'active') throw new AgreementError('not-active', a.status)
+    // A cancelled agreement stays active until its last epoch settles: a second cancel would charge the
+    // provider's penalty again for nothing.
+    if (a.endEpoch <= currentEpoch(ctx) + 1) throw new AgreementError('already-ending', `ends at epoch ${a.endEpoch}`)
     // The epoch under way still settles on its figures; later ones are refunded now.
     const endEpoch = Math.max(a.startEpoch, Math.min(a.endEpoch, currentEpoch(ctx) + 1))
     const refundMicro = a.pricePerEpochMicro * BigInt(a.endEpoch - endEpoch)

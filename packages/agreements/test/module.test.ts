@@ -161,6 +161,14 @@ describe('agreements module', () => {
     const attrs = cancelled.events?.find((e) => e.type === 'agreement-cancelled')?.attributes
     assert.deepEqual([attrs?.endEpoch, attrs?.refundMicro, attrs?.penaltyMicro], ['4', String(3n * TRN), String(TRN)])
     assert.equal(h.balance(customer), c1 + 4n * TRN)
+    // Cancelling again changes nothing: the provider is not charged a second penalty (its bond stays).
+    const before = readAgreement((k) => h.read(k), id)
+    await refused(h, provider, { type: 'agreements/cancel', agreementId: id }, 'already-ending')
+    await refused(h, customer, { type: 'agreements/cancel', agreementId: id }, 'already-ending')
+    assert.deepEqual(
+      readAgreement((k) => h.read(k), id),
+      before,
+    )
     await advanceTo(h, 41)
     assert.equal(readAgreement((k) => h.read(k), id)?.status, 'ended')
     await refused(h, customer, { type: 'agreements/cancel', agreementId: id }, 'not-active')
