@@ -128,7 +128,6 @@ export interface ConsistencyTerm {
 }
 
 interface Observation {
-  epoch: number
   gainDb: number
   /** Log-likelihood of the reception's value over the grid, and log P(heard) and P(heard) over the grid. */
   value: Float64Array
@@ -216,7 +215,7 @@ export function linkConsistencyTerms(
             value[j] = -0.5 * x * x
             base[j] = (base[j] as number) - 0.5 * x * x
           }
-          byReceiver[side].push({ epoch: e.epoch, gainDb: g, value, heard, heardMass: floorHeardMass[fi] as Float64Array, floorIndex: fi })
+          byReceiver[side].push({ gainDb: g, value, heard, heardMass: floorHeardMass[fi] as Float64Array, floorIndex: fi })
         }
       }
     for (const side of [0, 1] as const) {
